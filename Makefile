@@ -1,0 +1,37 @@
+# eegd — set-up, tests, demo. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= ../shared/data/epileptic_seizure_train.csv
+
+.PHONY: venv test demo lint baseline clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q
+
+demo: venv
+	$(VENV)/bin/eegd demo
+
+lint: venv
+	$(VENV)/bin/ruff check eegstream models daemon tests
+
+# The shipped default checkpoint, trained on the whole training set (validation split by recording).
+model: venv
+	$(VENV)/bin/eegd train --data $(DATA) --out models/weights/seed_lstm.safetensors --seed 0
+
+# The README's by-recording table for the seed recipe: 5 folds, each trained and then evaluated.
+baseline: venv
+	$(VENV)/bin/eegd crossval --data $(DATA) --folds 5 --seed 0 --out build/baseline
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
