@@ -1,0 +1,164 @@
+"""The `eegd` command line: run, replay, train, evaluate, crossval, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from daemon import __version__
+
+log = logging.getLogger("eegd")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: printed as one line, exit code 2."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean bad input (exit 2, one line) rather than a failure of eegd."""
+    from eegstream.recorded_csv import CsvFormatError
+    from models.checkpoint import CheckpointError
+
+    errors: list[type[Exception]] = [UsageError, CsvFormatError, CheckpointError]
+    try:
+        from daemon.config import ConfigError
+
+        errors.append(ConfigError)
+    except ImportError:  # pragma: no cover - during early development only
+        pass
+    return tuple(errors)
+
+
+def _load_labelled(path: str, rate: float | None = None):
+    from eegstream.recorded_csv import labelled_segments, read_recordings
+
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file")
+    recs = read_recordings(path, rate)
+    out = [seg for r in recs for seg in labelled_segments(r)]
+    if not out:
+        raise UsageError(f"{path}: no labelled recordings")
+    return out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from models.training import TrainConfig, train_to_file
+
+    cfg = TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device)
+    recordings = _load_labelled(args.data)
+    _check_device(args.device)
+    report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
+    print(f"wrote {args.out} ({report['model']}), best epoch {report['best_epoch']}, "
+          f"validation macro-F1 {report['validation']['macro_f1']:.3f}")
+    return EXIT_OK
+
+
+def _check_device(device: str) -> None:
+    from models.inference import pick_device
+
+    try:
+        pick_device(device)
+    except ValueError as exc:
+        raise UsageError(f"--device: {exc}") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from models.evaluation import evaluate, format_report
+    from models.inference import Classifier
+
+    _check_device(args.device)
+    clf = Classifier.from_path(args.model, args.device)
+    recordings = _load_labelled(args.data, args.rate)
+    report = evaluate(clf.predict_proba, recordings)
+    report["model"] = clf.id
+    report["data"] = args.data
+    print(format_report(report, f"{args.data} scored with {clf.id}"))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return EXIT_OK
+
+
+def cmd_crossval(args: argparse.Namespace) -> int:
+    from models.crossval import crossval, format_summary
+    from models.training import TrainConfig
+
+    _check_device(args.device)
+    cfg = TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device)
+    summary = crossval(_load_labelled(args.data), cfg, args.folds, args.out, progress=not args.quiet)
+    print(format_summary(summary))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eegd", description="Streaming real-time EEG classifier daemon.")
+    p.add_argument("--version", action="version", version=f"eegd {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=fn)
+        return sp
+
+    devices = ["auto", "cpu", "cuda"]
+    sp = add("train", cmd_train, "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")
+    sp.add_argument("--data", required=True, help="labelled CSV (UCI or continuous layout)")
+    sp.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
+    sp.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping may end sooner)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", choices=devices, default="auto")
+    sp.add_argument("--arch", default="seed_lstm", help="architecture name (default: seed_lstm)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sp = add("evaluate", cmd_evaluate, "score a checkpoint on a labelled CSV; prints a report")
+    sp.add_argument("--data", required=True, help="labelled CSV (UCI layout, or continuous with a label column)")
+    sp.add_argument("--model", default=None, help="checkpoint file or bundled name (default: the shipped one)")
+    sp.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
+    sp.add_argument("--device", choices=devices, default="auto")
+    sp.add_argument("--rate", type=float, default=None, help="sample rate of a continuous file without timestamps")
+
+    sp = add("crossval", cmd_crossval, "k-fold cross-validation grouped by recording (trains every fold)")
+    sp.add_argument("--data", required=True)
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--epochs", type=int, default=40)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", choices=devices, default="auto")
+    sp.add_argument("--arch", default="seed_lstm")
+    sp.add_argument("--out", default="build/crossval", help="folder for crossval.json")
+    sp.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # bad usage: argparse prints one line and exits 2
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
+        print(f"eegd {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a failure of eegd itself: one line plus the log's traceback
+        log.debug("failure", exc_info=True)
+        print(f"eegd {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Getting EEG samples in: recorded-CSV readers, LSL inlet, replay outlet, ring buffer, windowing, scaling."""

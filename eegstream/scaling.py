@@ -1,0 +1,27 @@
+"""The standard scaler fitted at training, applied to batches of windows (train/serve parity)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowScaler:
+    """Per-position standardisation of 120-sample windows: (x - mean) / scale, as sklearn's StandardScaler."""
+
+    mean: np.ndarray  # (window,) float32
+    scale: np.ndarray  # (window,) float32
+
+    @classmethod
+    def fit(cls, windows: np.ndarray) -> WindowScaler:
+        from sklearn.preprocessing import StandardScaler
+
+        s = StandardScaler().fit(windows.astype(np.float64))
+        return cls(mean=s.mean_.astype(np.float32), scale=s.scale_.astype(np.float32))
+
+    def transform(self, windows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Scale a (n, window) batch; writes into `out` when given (no allocation on the hot path)."""
+        out = np.subtract(windows, self.mean, out=out, dtype=np.float32)
+        return np.divide(out, self.scale, out=out)

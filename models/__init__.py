@@ -1,0 +1,1 @@
+"""Network definitions, checkpoints, training and evaluation; the hot path imports only inference."""

@@ -1,0 +1,53 @@
+"""Inference: the checkpoint's scaler and network on batches of raw windows, on the GPU when present."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.checkpoint import Checkpoint, load
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(device: str) -> torch.device:
+    """`auto` gives CUDA when available, else CPU; `cuda` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA GPU is available")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    return torch.device(device)
+
+
+class Classifier:
+    """Raw (n, 120) windows in, (n, 3) class probabilities out; the one path shared by evaluate and the daemon."""
+
+    def __init__(self, checkpoint: Checkpoint, device: str = "auto") -> None:
+        self.checkpoint = checkpoint
+        self.device = pick_device(device)
+        self.labels = checkpoint.labels
+        self.window = checkpoint.window
+        self.sample_rate = checkpoint.sample_rate
+        self.id = checkpoint.id
+        self.net = checkpoint.model().to(self.device).eval()
+        self._scaler = checkpoint.scaler
+
+    @classmethod
+    def from_path(cls, name_or_path: str | Path | None = None, device: str = "auto") -> Classifier:
+        return cls(load(name_or_path), device)
+
+    @torch.inference_mode()
+    def predict_proba(self, windows: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        if windows.ndim != 2 or windows.shape[1] != self.window:
+            raise ValueError(f"expected windows of shape (n, {self.window}), got {windows.shape}")
+        scaled = self._scaler.transform(windows)
+        out = np.empty((len(scaled), len(self.labels)), dtype=np.float32)
+        for i in range(0, len(scaled), batch_size):
+            x = torch.from_numpy(scaled[i : i + batch_size]).to(self.device, non_blocking=True)
+            out[i : i + batch_size] = torch.softmax(self.net(x), dim=1).cpu().numpy()
+        return out

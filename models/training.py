@@ -1,0 +1,203 @@
+"""Offline training: seeded, validation split by recording, early stopping on validation macro-F1."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from eegstream.labels import LABELS
+from eegstream.recorded_csv import MODEL_RATE_HZ, Recording
+from eegstream.scaling import WindowScaler
+from eegstream.windowing import WINDOW, recording_windows
+from models.checkpoint import Checkpoint, save
+from models.evaluation import evaluate, format_report
+from models.inference import pick_device
+from models.networks import build
+from models.splits import split_by_recording
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The seed recipe's settings (Adam 1e-3, batch 400, cross-entropy) plus the split and stopping rule."""
+
+    architecture: str = "seed_lstm"
+    epochs: int = 40
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = 400
+    lr: float = 1e-3
+    train_hop: int = 15  # training windows start every 15 samples of each rebuilt recording
+    val_fraction: float = 0.15  # of the recordings, stratified, for early stopping
+    patience: int = 8  # epochs without a better validation macro-F1 before stopping
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _windows_and_labels(recordings: Sequence[Recording], hop: int) -> tuple[np.ndarray, np.ndarray]:
+    xs = [recording_windows(r, hop) for r in recordings]
+    ys = [np.full(len(x), r.label, dtype=np.int64) for x, r in zip(xs, recordings, strict=True)]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+class _Predictor:
+    """predict_proba over an in-training network (eval mode, scaler applied) for the shared evaluation."""
+
+    def __init__(self, net: nn.Module, scaler: WindowScaler, device: torch.device) -> None:
+        self.net, self.scaler, self.device = net, scaler, device
+
+    @torch.inference_mode()
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        was_training = self.net.training
+        self.net.eval()
+        x = torch.from_numpy(self.scaler.transform(windows)).to(self.device)
+        probs = torch.cat([torch.softmax(self.net(b), 1) for b in x.split(8192)]).cpu().numpy()
+        self.net.train(was_training)
+        return probs
+
+
+def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = "",
+          progress: bool = True) -> tuple[Checkpoint, dict]:
+    """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
+    _seed_everything(cfg.seed)
+    device = pick_device(cfg.device)
+    fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
+    x, y = _windows_and_labels(fit_recs, cfg.train_hop)
+    scaler = WindowScaler.fit(x)
+    x_t = torch.from_numpy(scaler.transform(x)).to(device)
+    y_t = torch.from_numpy(y).to(device)
+    hyper: dict = {}
+    net = build(cfg.architecture, hyper).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    predictor = _Predictor(net, scaler, device)
+    log.info("training %s on %d recordings (%d windows), validating on %d recordings, device %s",
+             cfg.architecture, len(fit_recs), len(x), len(val_recs), device)
+    history: list[dict] = []
+    best = {"macro_f1": -1.0, "epoch": 0, "state": None, "report": None}
+    bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
+    for epoch in bar:
+        net.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(len(x_t), generator=gen).to(device)
+        total, correct, loss_sum = 0, 0, 0.0
+        for batch in order.split(cfg.batch_size):
+            logits = net(x_t[batch])
+            loss = loss_fn(logits, y_t[batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss.detach()) * len(batch)
+            correct += int((logits.argmax(1) == y_t[batch]).sum())
+            total += len(batch)
+        val = evaluate(predictor, val_recs)
+        row = {
+            "epoch": epoch, "train_loss": loss_sum / total, "train_accuracy": correct / total,
+            "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
+            "val_recall": {k: v["recall"] for k, v in val["per_class"].items()},
+            "seconds": time.perf_counter() - t0,
+        }
+        history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_f1=f"{val['macro_f1']:.3f}")
+        if val["macro_f1"] > best["macro_f1"]:
+            best = {"macro_f1": val["macro_f1"], "epoch": epoch, "report": val,
+                    "state": copy.deepcopy(net.state_dict())}
+        elif epoch - best["epoch"] >= cfg.patience:
+            log.info("early stop at epoch %d: no better validation macro-F1 since epoch %d", epoch, best["epoch"])
+            break
+    ckpt = Checkpoint(
+        architecture=cfg.architecture, hyperparameters=hyper,
+        state_dict={k: v.cpu() for k, v in best["state"].items()}, scaler=scaler, labels=LABELS,
+        sample_rate=MODEL_RATE_HZ, window=WINDOW, data_sha256=data_sha256,
+        metrics={"validation": _strip(best["report"]), "best_epoch": best["epoch"]},
+        training={**asdict(cfg), "device": str(device), "fit_recordings": len(fit_recs),
+                  "val_recordings": [r.id for r in val_recs]},
+    )
+    return ckpt, {"history": history, "best_epoch": best["epoch"], "validation": best["report"]}
+
+
+def _strip(report: dict) -> dict:
+    return {k: report[k] for k in ("accuracy", "macro_f1", "recording_accuracy", "per_class")}
+
+
+def train_to_file(recordings: Sequence[Recording], cfg: TrainConfig, out: str | Path, data_path: str | Path,
+                  progress: bool = True) -> dict:
+    """Train, write the checkpoint and beside it `<stem>.report.json` and PNG plots; returns the report."""
+    out = Path(out)
+    ckpt, result = train(recordings, cfg, file_sha256(data_path), progress)
+    ckpt_id = save(ckpt, out)
+    report = {
+        "checkpoint": str(out), "model": ckpt_id, "data": str(data_path), "data_sha256": ckpt.data_sha256,
+        "config": asdict(cfg), "best_epoch": result["best_epoch"], "validation": result["validation"],
+        "history": result["history"],
+    }
+    stem = out.with_suffix("")
+    Path(f"{stem}.report.json").write_text(json.dumps(report, indent=2))
+    write_plots(report, stem)
+    log.info("wrote %s (%s) and %s.report.json\n%s", out, ckpt_id, stem,
+             format_report(result["validation"], f"validation (best epoch {result['best_epoch']})"))
+    return report
+
+
+def write_plots(report: dict, stem: Path) -> None:
+    """`<stem>.confusion.png` (validation at the best epoch) and `<stem>.curves.png` (loss and macro-F1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.array(report["validation"]["confusion_matrix"])
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(3), LABELS)
+    ax.set_yticks(range(3), LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(3):
+        for j in range(3):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="black" if cm[i, j] < cm.max() / 2 else "white")
+    ax.set_title(f"validation rows, epoch {report['best_epoch']}")
+    fig.tight_layout()
+    fig.savefig(f"{stem}.confusion.png", dpi=100)
+    plt.close(fig)
+
+    h = report["history"]
+    epochs = [r["epoch"] for r in h]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a1.plot(epochs, [r["train_loss"] for r in h], label="train loss")
+    a1.set_xlabel("epoch")
+    a1.legend()
+    a2.plot(epochs, [r["train_accuracy"] for r in h], label="train accuracy (windows)")
+    a2.plot(epochs, [r["val_accuracy"] for r in h], label="validation accuracy (rows)")
+    a2.plot(epochs, [r["val_macro_f1"] for r in h], label="validation macro-F1 (rows)")
+    a2.axvline(report["best_epoch"], color="grey", linestyle=":")
+    a2.set_xlabel("epoch")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(f"{stem}.curves.png", dpi=100)
+    plt.close(fig)

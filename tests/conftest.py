@@ -1,0 +1,25 @@
+"""Shared fixtures: small recorded files made by the tests, the shared training data when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eegstream.simulator import write_uci_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "epileptic_seizure_train.csv"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"{SHARED_DATA} is not there (the shared training data sits beside the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sim_uci(tmp_path_factory) -> Path:
+    """A shuffled UCI-layout file of 6 simulated recordings per label (seizure y=1, tumor y=2, normal y=5)."""
+    return write_uci_csv(tmp_path_factory.mktemp("sim") / "sim_uci.csv", recordings_per_label=6, seed=1)
