@@ -81,8 +81,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from models.inference import Classifier
 
     _check_device(args.device)
-    clf = Classifier.from_path(args.model, args.device)
     recordings = _load_labelled(args.data, args.rate)
+    clf = Classifier.from_path(args.model, args.device)
     report = evaluate(clf.predict_proba, recordings)
     report["model"] = clf.id
     report["data"] = args.data

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eegstream.labels import LABELS, label_index, label_from_uci_y
+from eegstream.labels import LABELS, label_from_uci_y, label_index
 
 log = logging.getLogger(__name__)
 

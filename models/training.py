@@ -180,7 +180,8 @@ def write_plots(report: dict, stem: Path) -> None:
     ax.set_ylabel("true")
     for i in range(3):
         for j in range(3):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="black" if cm[i, j] < cm.max() / 2 else "white")
+            color = "black" if cm[i, j] < cm.max() / 2 else "white"
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color=color)
     ax.set_title(f"validation rows, epoch {report['best_epoch']}")
     fig.tight_layout()
     fig.savefig(f"{stem}.confusion.png", dpi=100)

@@ -1,0 +1,29 @@
+from collections import Counter
+
+from eegstream.recorded_csv import read_uci
+from models.splits import kfold_by_recording, split_by_recording
+
+
+def test_no_recording_on_both_sides_and_classes_balanced(sim_uci):
+    recs = read_uci(sim_uci)
+    train, test = split_by_recording(recs, 1 / 3, seed=3)
+    assert not {r.id for r in train} & {r.id for r in test}
+    assert len(train) + len(test) == len(recs)
+    assert Counter(r.label for r in test) == {0: 2, 1: 2, 2: 2}
+
+
+def test_split_is_seeded(sim_uci):
+    recs = read_uci(sim_uci)
+    ids = lambda s: [r.id for r in s[1]]  # noqa: E731
+    assert ids(split_by_recording(recs, 1 / 3, 1)) == ids(split_by_recording(recs, 1 / 3, 1))
+    assert ids(split_by_recording(recs, 1 / 3, 1)) != ids(split_by_recording(recs, 1 / 3, 2))
+
+
+def test_kfold_tests_every_recording_exactly_once(sim_uci):
+    recs = read_uci(sim_uci)
+    folds = kfold_by_recording(recs, 3, seed=0)
+    tested = [r.id for _, test in folds for r in test]
+    assert sorted(tested) == sorted(r.id for r in recs)
+    for train, test in folds:
+        assert not {r.id for r in train} & {r.id for r in test}
+        assert Counter(r.label for r in test) == {0: 2, 1: 2, 2: 2}
