@@ -1,0 +1,84 @@
+"""A recorded CSV (either layout) played as a stream: paced in real time x speed, or as fast as possible."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+
+from eegstream.recorded_csv import Recording, read_recordings
+from eegstream.sources import Chunk, SourceError, StreamInfo
+
+log = logging.getLogger(__name__)
+
+FAST_CHUNK = 2048  # samples per chunk at speed 0
+PACED_CHUNK_S = 0.04  # wall seconds per chunk when paced
+
+
+def concatenate(recordings: list[Recording]) -> tuple[np.ndarray, np.ndarray, float, tuple[str, ...]]:
+    """One continuous signal from a file's recordings (UCI files: recordings in (y, name) order)."""
+    first = recordings[0]
+    samples = np.concatenate([r.samples for r in recordings])
+    if len(recordings) == 1:
+        return samples, first.times(), first.rate, first.channels
+    return samples, np.arange(len(samples)) / first.rate, first.rate, first.channels
+
+
+def select_channels(available: tuple[str, ...], wanted: tuple[str, ...] | None, what: str) -> list[int]:
+    if not wanted:
+        return list(range(len(available)))
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise SourceError(f"{what}: channel(s) {', '.join(missing)} not in the stream ({', '.join(available)})")
+    return [available.index(c) for c in wanted]
+
+
+class CsvSource:
+    """Plays a CSV file; `speed` 1.0 is real time, 0 as fast as possible; `loop` restarts it with the clock going on."""
+
+    def __init__(self, path: str | Path, speed: float = 1.0, loop: bool = False, rate: float | None = None,
+                 channels: tuple[str, ...] | None = None) -> None:
+        self.path = Path(path)
+        self.speed, self.loop, self.rate_hint, self.wanted = speed, loop, rate, channels
+        self.finite = not loop
+        self._samples: np.ndarray | None = None
+        self._times: np.ndarray | None = None
+
+    async def open(self) -> StreamInfo:
+        recordings = await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
+        samples, times, rate, names = concatenate(recordings)
+        cols = select_channels(names, self.wanted, str(self.path))
+        self._samples = np.ascontiguousarray(samples[:, cols])
+        self._times = times
+        log.info("csv source %s: %d samples, %d channel(s), %.2f Hz", self.path, len(samples), len(cols), rate)
+        self.info = StreamInfo(rate=rate, channels=tuple(names[c] for c in cols))
+        return self.info
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        assert self._samples is not None and self._times is not None, "open() first"
+        x, t = self._samples, self._times
+        span = (t[-1] - t[0]) + (1.0 / self.info.rate)  # one pass of the file on its own clock
+        step = FAST_CHUNK if self.speed <= 0 else max(1, int(round(self.info.rate * self.speed * PACED_CHUNK_S)))
+        offset = 0.0
+        wall0 = time.monotonic()
+        while True:
+            for i in range(0, len(x), step):
+                ts = t[i : i + step] + offset
+                if self.speed > 0:
+                    due = wall0 + (ts[-1] - t[0]) / self.speed
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)  # let the rest of the service run between chunks
+                yield Chunk(timestamps=ts, samples=x[i : i + step], received=time.monotonic())
+            if not self.loop:
+                return
+            offset += span
+
+    async def close(self) -> None:
+        return None

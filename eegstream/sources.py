@@ -1,0 +1,42 @@
+"""What every sample source yields: chunks of (timestamps, samples) with a gap flag, behind one protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    rate: float  # nominal samples per second; 0 means irregular
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """`samples` (n, channels) float32, `timestamps` (n,) float64 on the source clock, `received` the daemon's
+    monotonic clock when it got the chunk, `gap` True when samples were lost before this chunk."""
+
+    timestamps: np.ndarray
+    samples: np.ndarray
+    received: float
+    gap: bool = False
+
+
+class SourceError(Exception):
+    """A source that cannot go on (a malformed file, an irregular stream): that stream ends, the others go on."""
+
+
+class Source(Protocol):
+    """A pluggable sample source: `open()` once, then iterate `chunks()`; a finite source's iterator ends."""
+
+    finite: bool
+
+    async def open(self) -> StreamInfo: ...
+
+    def chunks(self) -> AsyncIterator[Chunk]: ...
+
+    async def close(self) -> None: ...

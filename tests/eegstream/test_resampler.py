@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from eegstream.resampler import Resampler
+
+RATE = 173.61
+
+
+def run(rs, x, t, chunk):
+    outs, ts = [], []
+    for i in range(0, len(x), chunk):
+        o, ot = rs.process(x[i : i + chunk], t[i : i + chunk])
+        outs.append(o)
+        ts.append(ot)
+    return np.concatenate(outs), np.concatenate(ts)
+
+
+@pytest.mark.parametrize("rate_in", [256.0, 128.0, 500.0])
+def test_resampled_sine_keeps_frequency_amplitude_and_rate(rate_in):
+    seconds = 20
+    t = np.arange(int(seconds * rate_in)) / rate_in
+    x = np.sin(2 * np.pi * 10 * t)[:, None].astype(np.float32)
+    out, ot = run(Resampler(rate_in, RATE, 1), x, t, chunk=37)
+    assert len(out) == pytest.approx(seconds * RATE, abs=2)
+    np.testing.assert_allclose(np.diff(ot), 1 / RATE, rtol=1e-6)
+    # after the filter has settled, the output is the same 10 Hz sine at the output timestamps
+    steady = slice(200, -10)
+    np.testing.assert_allclose(out[steady, 0], np.sin(2 * np.pi * 10 * ot[steady]), atol=0.05)
+
+
+def test_chunking_does_not_change_the_output():
+    rate_in = 256.0
+    t = np.arange(3000) / rate_in
+    x = np.random.default_rng(0).normal(size=(3000, 2)).astype(np.float32)
+    a, ta = run(Resampler(rate_in, RATE, 2), x, t, chunk=3000)
+    b, tb = run(Resampler(rate_in, RATE, 2), x, t, chunk=13)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(ta, tb)
+
+
+def test_content_above_the_output_nyquist_is_removed():
+    rate_in = 500.0
+    t = np.arange(10000) / rate_in
+    x = np.sin(2 * np.pi * 120 * t)[:, None]  # above 173.61 / 2: would alias to ~53.6 Hz
+    out, _ = run(Resampler(rate_in, RATE, 1), x, t, chunk=100)
+    assert np.abs(out[200:]).max() < 0.05
