@@ -103,6 +103,33 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.config import load
+    from daemon.service import serve
+    from daemon.systemd_notify import Notifier
+
+    cfg = load(args.config)
+    return asyncio.run(serve(cfg, Notifier.from_environ()))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from eegstream.replay_outlet import replay
+
+    if args.speed <= 0:
+        raise UsageError(f"--speed must be > 0, got {args.speed}")
+    if not Path(args.file).is_file():
+        raise UsageError(f"{args.file}: no such file")
+    try:
+        asyncio.run(replay(args.file, args.lsl_name, args.speed, args.loop, args.rate, args.source_id))
+    except KeyboardInterrupt:
+        log.info("replay stopped")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eegd", description="Streaming real-time EEG classifier daemon.")
     p.add_argument("--version", action="version", version=f"eegd {__version__}")
@@ -115,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     devices = ["auto", "cpu", "cuda"]
+    sp = add("run", cmd_run, "the daemon: sources -> ring buffers -> windows -> batched model -> MQTT")
+    sp.add_argument("--config", required=True, metavar="FILE.toml", help="daemon config (see README)")
+
+    sp = add("replay", cmd_replay, "play a recorded CSV as an LSL outlet (a stand-in bedside device)")
+    sp.add_argument("file", metavar="FILE.csv")
+    sp.add_argument("--lsl-name", required=True, help="LSL stream name")
+    sp.add_argument("--speed", type=float, default=1.0, help="1.0 = real time (default)")
+    sp.add_argument("--loop", action="store_true", help="start again at the end, forever")
+    sp.add_argument("--rate", type=float, default=None, help="sample rate of a file without timestamps")
+    sp.add_argument("--source-id", default=None, help="LSL source_id (default eegd-replay-<name>)")
+
     sp = add("train", cmd_train, "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")
     sp.add_argument("--data", required=True, help="labelled CSV (UCI or continuous layout)")
     sp.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")

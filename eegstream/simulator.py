@@ -13,24 +13,31 @@ from eegstream.recorded_csv import MODEL_RATE_HZ, UCI_CHUNK, UCI_CHUNKS
 _Y_FOR_LABEL = {"seizure": 1, "tumor": 2, "normal": 5}
 
 
+# Band powers (0.5-4, 4-8, 8-13, 13-30, 30-60 Hz) and standard deviation (µV) measured on the Bonn recordings:
+# normal like sets A/B (alpha-dominant scalp EEG), tumor like set D (delta-dominant), seizure like set E.
+BANDS = ((0.5, 4.0), (4.0, 8.0), (8.0, 13.0), (13.0, 30.0), (30.0, 60.0))
+SPECTRA = {
+    "normal": (50.0, (0.28, 0.14, 0.38, 0.19, 0.01)),
+    "tumor": (50.0, (0.72, 0.17, 0.07, 0.03, 0.01)),
+    "seizure": (290.0, (0.22, 0.37, 0.18, 0.22, 0.01)),
+}
+
+
 def simulate(label: str, n_samples: int, rng: np.random.Generator, rate: float = MODEL_RATE_HZ) -> np.ndarray:
-    """float32 samples (µV-like scale): normal = alpha rhythm in noise, tumor = slow delta waves,
-    seizure = large rhythmic 3 Hz spike-and-wave."""
-    t = np.arange(n_samples) / rate
-    noise = np.cumsum(rng.normal(0, 1, n_samples))  # brown noise, then high-passed by detrending
-    noise = noise - np.convolve(noise, np.ones(25) / 25, mode="same")
-    phase = rng.uniform(0, 2 * np.pi)
-    if label == "normal":
-        x = 30 * np.sin(2 * np.pi * rng.uniform(8, 12) * t + phase) + 15 * noise
-    elif label == "tumor":
-        x = 80 * np.sin(2 * np.pi * rng.uniform(1, 3) * t + phase) + 25 * noise
-    elif label == "seizure":
-        f = rng.uniform(2.5, 3.5)
-        wave = np.sin(2 * np.pi * f * t + phase)
-        x = 300 * wave + 250 * np.maximum(wave, 0) ** 8 + 30 * noise
-    else:
-        raise ValueError(f"unknown label {label!r}")
-    return x.astype(np.float32)
+    """float32 samples of noise shaped to the label's band powers and amplitude (see SPECTRA)."""
+    try:
+        sd, fractions = SPECTRA[label]
+    except KeyError:
+        raise ValueError(f"unknown label {label!r}") from None
+    f = np.fft.rfftfreq(n_samples, 1.0 / rate)
+    gain = np.zeros_like(f)
+    for (lo, hi), frac in zip(BANDS, fractions, strict=True):
+        band = (f >= lo) & (f < hi)
+        if band.any():
+            gain[band] = np.sqrt(frac / band.sum())
+    spectrum = (rng.normal(size=f.size) + 1j * rng.normal(size=f.size)) * gain
+    x = np.fft.irfft(spectrum, n_samples)
+    return (x / (x.std() or 1.0) * sd).astype(np.float32)
 
 
 def write_uci_csv(path: str | Path, recordings_per_label: int, seed: int = 0,

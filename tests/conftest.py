@@ -23,3 +23,25 @@ def shared_data() -> Path:
 def sim_uci(tmp_path_factory) -> Path:
     """A shuffled UCI-layout file of 6 simulated recordings per label (seizure y=1, tumor y=2, normal y=5)."""
     return write_uci_csv(tmp_path_factory.mktemp("sim") / "sim_uci.csv", recordings_per_label=6, seed=1)
+
+
+@pytest.fixture
+def mosquitto():
+    """A real Mosquitto on a free loopback port, stopped after the test."""
+    from daemon.broker import LocalMosquitto
+
+    if not LocalMosquitto.available():
+        pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+    broker = LocalMosquitto().start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def subscriber(mosquitto):
+    """A paho subscriber to everything on the test broker; `.messages` holds (topic, payload dict, retain)."""
+    from tests.mqtt_collector import Collector
+
+    c = Collector(mosquitto.host, mosquitto.port)
+    yield c
+    c.close()

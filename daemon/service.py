@@ -1,0 +1,194 @@
+"""Wiring of the daemon: sources -> ring buffers -> scheduler -> model -> alert state -> MQTT, and its lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from daemon import __version__
+from daemon.alert_state import AlertState
+from daemon.config import Config, StreamConfig
+from daemon.inference_engine import InferenceEngine
+from daemon.messages import Outgoing, Topics, probs_dict
+from daemon.mqtt_publisher import MqttPublisher
+from daemon.scheduler import Scheduler, WindowBatch
+from daemon.systemd_notify import Notifier
+from eegstream.csv_source import CsvSource
+from eegstream.lsl_source import LslSource
+from eegstream.resampler import Resampler
+from eegstream.ring_buffer import RingBuffer, Windower
+from eegstream.sources import Source, SourceError
+from models.inference import Classifier
+
+log = logging.getLogger(__name__)
+
+RING_CAPACITY = 4096  # samples per channel: the largest source chunk (2,048) plus a window, with room to spare
+RATE_TOLERANCE = 0.005  # relative difference from the model's rate that is taken as the same rate
+# Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
+SEVERITY = ("seizure", "tumor", "normal")
+
+
+def make_source(s: StreamConfig) -> Source:
+    if s.source == "csv":
+        assert s.path is not None
+        return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels)
+    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels)
+
+
+@dataclass
+class StreamState:
+    """What the service keeps per stream: its config, alert state, window counter and fault counters."""
+
+    cfg: StreamConfig
+    index: int
+    alert: AlertState
+    channels: tuple[str, ...] = ()
+    seq: int = 0
+    windows: int = 0
+    errors: int = 0
+    ended: bool = False
+    info: dict = field(default_factory=dict)
+
+
+class Service:
+    def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None) -> None:
+        self.cfg = cfg
+        self.classifier = classifier
+        self.labels = classifier.labels
+        self.model_rate = classifier.sample_rate
+        self.engine = InferenceEngine(classifier)
+        self.topics = Topics(cfg.mqtt.topic_prefix)
+        self.streams = [StreamState(s, i, AlertState(cfg.alerts.on_windows, cfg.alerts.off_windows))
+                        for i, s in enumerate(cfg.stream)]
+        self.publisher = MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
+                                                   tuple(s.id for s in cfg.stream))
+        self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
+        self.notifier = notifier or Notifier(None)
+        self.stop = asyncio.Event()
+        self._severity = np.array([SEVERITY.index(lbl) for lbl in self.labels])
+
+    # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
+    async def pump(self, st: StreamState) -> None:
+        """One stream's task. A source error ends this stream only; the others go on."""
+        source = make_source(st.cfg)
+        try:
+            info = await source.open()
+            st.channels = info.channels
+            resampler = None
+            if info.rate <= 0:
+                raise SourceError("irregular sampling rate, cannot cut fixed-rate windows")
+            if abs(info.rate / self.model_rate - 1) > RATE_TOLERANCE:
+                resampler = Resampler(info.rate, self.model_rate, len(info.channels))
+                log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
+            buf = RingBuffer(RING_CAPACITY, len(info.channels))
+            windower = Windower(buf, self.classifier.window, self.cfg.window.hop)
+            async for chunk in source.chunks():
+                x, t = chunk.samples, chunk.timestamps
+                if chunk.gap:
+                    windower.restart()
+                    if resampler:
+                        resampler.reset()
+                if resampler:
+                    x, t = resampler.process(x, t)
+                buf.write(x, t)
+                w, t0, t1 = windower.take()
+                if len(w) or chunk.gap:
+                    await self.scheduler.submit(WindowBatch(st.index, w, t0, t1, chunk.received, chunk.gap))
+            log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
+        except SourceError as exc:
+            st.errors += 1
+            log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
+        except (ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
+            st.errors += 1
+            log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
+        finally:
+            st.ended = True
+            await source.close()
+
+    # --- model results -> alert state -> publisher ----------------------------------------------------------
+    def deliver(self, b: WindowBatch, probs: np.ndarray) -> None:
+        """probs (n_windows, channels, labels) for one stream's batch: publish predictions and alert changes."""
+        st = self.streams[b.stream]
+        if b.gap:
+            st.alert.reset_run()
+        if len(probs) == 0:
+            return
+        ch_label = probs.argmax(axis=2)  # (n, ch)
+        if probs.shape[1] == 1:
+            stream_probs, stream_label = probs[:, 0], ch_label[:, 0]
+        else:  # the most severe channel label; probabilities of the channel most sure of that label
+            rows = np.arange(len(probs))
+            stream_label = ch_label[rows, self._severity[ch_label].argmin(axis=1)]
+            p_label = np.take_along_axis(probs, stream_label[:, None, None], axis=2)[..., 0]  # (n, ch)
+            pick = np.where(ch_label == stream_label[:, None], p_label, -1.0).argmax(axis=1)
+            stream_probs = probs[rows, pick]
+        topic = self.topics.prediction(st.cfg.id)
+        qos = self.cfg.mqtt.prediction_qos
+        for i in range(len(probs)):
+            label = self.labels[stream_label[i]]
+            payload = {
+                "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": float(b.t_start[i]),
+                "t_end": float(b.t_end[i]), "label": label, "probs": probs_dict(self.labels, stream_probs[i]),
+                "model": self.classifier.id,
+            }
+            if probs.shape[1] > 1:
+                payload["channels"] = {
+                    name: {"label": self.labels[ch_label[i, c]], "probs": probs_dict(self.labels, probs[i, c])}
+                    for c, name in enumerate(st.channels)
+                }
+            st.seq += 1
+            self.publisher.submit(Outgoing(topic, payload, qos, False, b.received))
+            change = st.alert.update(label, float(b.t_start[i]))
+            if change:
+                log.info("stream %s: alert state %s since %.3f", st.cfg.id, change.state, change.since)
+                self.publisher.submit(Outgoing(self.topics.alert(st.cfg.id), {
+                    "schema": 1, "stream": st.cfg.id, "state": change.state, "since": change.since,
+                    "probs": payload["probs"], "model": self.classifier.id}, 1, True), alert=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        await asyncio.to_thread(self.engine.warm_up)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
+                sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
+                pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in self.streams]
+                watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
+                self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
+                all_ended = asyncio.ensure_future(asyncio.gather(*pumps))
+                stop_wait = asyncio.ensure_future(self.stop.wait())
+                await asyncio.wait({all_ended, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                stop_wait.cancel()
+                self.notifier.notify("STOPPING=1")
+                log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
+                for p in pumps:
+                    p.cancel()
+                await asyncio.gather(*pumps, return_exceptions=True)
+                all_ended.cancel()
+                await self.scheduler.close()
+                await sched_task
+                await self.publisher.close(pub_task)
+                watchdog.cancel()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            self.engine.close()
+        log.info("stopped: %d windows classified, %d messages published, %d predictions dropped",
+                 self.engine.windows, self.publisher.published, self.publisher.dropped_predictions)
+        return 0
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("received %s", sig.name)
+        self.stop.set()
+
+
+async def serve(cfg: Config, notifier: Notifier | None = None) -> int:
+    classifier = Classifier.from_path(cfg.model.path, cfg.model.device)
+    return await Service(cfg, classifier, notifier).run()

@@ -1,0 +1,45 @@
+"""A plain paho subscriber for tests: collects every JSON message on the broker, survives restarts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import paho.mqtt.client as mqtt
+
+
+class Collector:
+    def __init__(self, host: str, port: int, topic: str = "#") -> None:
+        self.messages: list[tuple[str, dict, bool]] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+        self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect_async(host, port, keepalive=5)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise TimeoutError("test subscriber could not subscribe")
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, json.loads(msg.payload), bool(msg.retain)))
+
+    def on(self, suffix: str) -> list[dict]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t.endswith(suffix)]
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met in {timeout} s; {len(self.messages)} messages seen")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
