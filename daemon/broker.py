@@ -32,13 +32,15 @@ class LocalMosquitto:
     """`start()` runs mosquitto in the foreground of a child process; `stop()` kills it (as a crash would
     when `kill=True`); `start()` again brings it back on the same port (a broker restart)."""
 
-    def __init__(self, port: int | None = None, extra_conf: str = "", binary: str | None = None) -> None:
+    def __init__(self, port: int | None = None, extra_conf: str = "", binary: str | None = None,
+                 persist: bool = False) -> None:
         self.binary = binary or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="eegd-mosquitto-"))
         self.conf = self.dir / "mosquitto.conf"
         self.extra_conf = extra_conf
+        self.persist = persist  # keep sessions and queued messages across a clean restart
         self.proc: subprocess.Popen | None = None
 
     @staticmethod
@@ -47,7 +49,8 @@ class LocalMosquitto:
 
     def start(self) -> LocalMosquitto:
         # extra_conf applies to this listener (auth, TLS); without it anyone may connect
-        self.conf.write_text(f"persistence false\nlistener {self.port} {self.host}\n"
+        persistence = f"persistence true\npersistence_location {self.dir}/" if self.persist else "persistence false"
+        self.conf.write_text(f"{persistence}\nlistener {self.port} {self.host}\n"
                              f"{self.extra_conf or 'allow_anonymous true'}\n")
         self.log = (self.dir / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=self.log, stderr=subprocess.STDOUT)

@@ -74,5 +74,5 @@ class Scheduler:
         i = 0
         for b in pending:
             n, ch = b.windows.shape[:2]
-            self.deliver(b, probs[i : i + n * ch].reshape(n, ch, -1))
+            self.deliver(b, probs[i : i + n * ch].reshape(n, ch, probs.shape[1]))
             i += n * ch

@@ -105,6 +105,9 @@ class Service:
         except (ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
             st.errors += 1
             log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
+        except Exception:  # a bug: the traceback is logged, this stream ends, the others go on
+            st.errors += 1
+            log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
             st.ended = True
             await source.close()
@@ -162,16 +165,17 @@ class Service:
                 pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in self.streams]
                 watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
                 self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
-                all_ended = asyncio.ensure_future(asyncio.gather(*pumps))
                 stop_wait = asyncio.ensure_future(self.stop.wait())
-                await asyncio.wait({all_ended, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                running = set(pumps)
+                while running and not self.stop.is_set():
+                    done, _ = await asyncio.wait(running | {stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                    running -= done
                 stop_wait.cancel()
                 self.notifier.notify("STOPPING=1")
                 log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
                 for p in pumps:
                     p.cancel()
                 await asyncio.gather(*pumps, return_exceptions=True)
-                all_ended.cancel()
                 await self.scheduler.close()
                 await sched_task
                 await self.publisher.close(pub_task)

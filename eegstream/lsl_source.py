@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pylsl
+from pylsl.util import LostError
 
 from eegstream.csv_source import select_channels
 from eegstream.sources import Chunk, SourceError, StreamInfo
@@ -100,7 +101,7 @@ class LslSource:
             try:
                 data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=len(self._buf), dest_obj=self._buf,
                                                   as_numpy=True)
-            except pylsl.LostError:
+            except LostError:
                 log.warning("lsl %s: stream lost, re-resolving", self.pred)
                 self._drop_inlet()
                 continue

@@ -1,0 +1,107 @@
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.alert_state import AlertState
+from daemon.broker import LocalMosquitto
+from eegstream.recorded_csv import read_continuous
+from eegstream.simulator import write_continuous_csv
+from eegstream.windowing import recording_windows
+from tests.daemon.conftest import make_config, running
+from tests.mqtt_collector import Collector
+
+EEGD = str(Path(sys.executable).parent / "eegd")
+
+
+def expected_alerts(classifier, path, hop=30):
+    offline = classifier.predict_proba(recording_windows(read_continuous(path), hop))
+    state, out = AlertState(3, 5), []
+    for k in offline.argmax(1):
+        change = state.update(classifier.labels[k], 0.0)
+        if change:
+            out.append(change.state)
+    return out
+
+
+def dedupe(states):
+    return [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
+
+
+async def test_every_alert_is_delivered_across_a_broker_restart(tmp_path, classifier):
+    if not LocalMosquitto.available():
+        pytest.skip("mosquitto is not installed")
+    path = write_continuous_csv(tmp_path / "ward.csv", [("normal", 6), ("seizure", 6)] * 2 + [("normal", 6)], seed=3)
+    broker = LocalMosquitto(persist=True).start()
+    sub = Collector(broker.host, broker.port, persistent=True)
+    try:
+        cfg = make_config(broker, [{"source": "csv", "path": str(path), "speed": 5}], tmp_path)
+        async with running(cfg, classifier) as (svc, task):
+            await asyncio.sleep(1.5)
+            broker.stop()  # the broker goes away mid-stream
+            await asyncio.sleep(2.0)
+            assert not svc.publisher.connected.is_set()
+            broker.start()  # and comes back on the same port
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        sub.wait_for(lambda s: s.on("eegd/status") and s.on("eegd/status")[-1]["state"] == "offline", 15)
+        want = expected_alerts(classifier, path)
+        assert want == ["normal", "seizure", "normal", "seizure", "normal"]
+        assert dedupe([a["state"] for a in sub.on("ward/alert")]) == want
+        assert svc.publisher.connects >= 2
+    finally:
+        sub.close()
+        broker.stop()
+
+
+def test_sigterm_drains_publishes_and_goes_offline(mosquitto, subscriber, tmp_path):
+    path = write_continuous_csv(tmp_path / "loop.csv", [("normal", 10)], seed=4)
+    conf = tmp_path / "eegd.toml"
+    conf.write_text(f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
+                    f'[[stream]]\nsource = "csv"\npath = "{path.name}"\nspeed = 2.0\nloop = true\n')
+    proc = subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.PIPE, text=True)
+    try:
+        subscriber.wait_for(lambda s: len(s.on("loop/prediction")) >= 10, 30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert "received SIGTERM" in err and "Traceback" not in err
+    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 5)
+    seqs = [p["seq"] for p in subscriber.on("loop/prediction")]
+    assert seqs == list(range(len(seqs)))
+
+
+def test_killed_daemon_leaves_offline_status_by_last_will(mosquitto, subscriber, tmp_path):
+    path = write_continuous_csv(tmp_path / "k.csv", [("normal", 10)], seed=4)
+    conf = tmp_path / "eegd.toml"
+    conf.write_text(f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
+                    f'[[stream]]\nsource = "csv"\npath = "{path}"\nloop = true\n')
+    proc = subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.DEVNULL)
+    try:
+        subscriber.wait_for(lambda s: any(p["state"] == "online" for p in s.on("eegd/status")), 30)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        subscriber.wait_for(lambda s: s.on("eegd/status")[-1] == {"schema": 1, "state": "offline"}, 10)
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[mqtt]\nprot = 1\n[[stream]]\nsource="lsl"\nname="x"\n', "mqtt.prot: unknown key"),
+        ('[[stream]]\nsource="csv"\npath="gone.csv"\n', "stream[0].path: no such file"),
+        ('[model]\npath="nope.safetensors"\n[[stream]]\nsource="lsl"\nname="x"\n', "model.path: no such file"),
+    ],
+)
+def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, toml, message):
+    conf = tmp_path / "eegd.toml"
+    conf.write_text(toml)
+    res = subprocess.run([EEGD, "run", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1

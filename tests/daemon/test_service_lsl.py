@@ -1,0 +1,88 @@
+import asyncio
+import time
+import uuid
+
+import numpy as np
+import pylsl
+
+from eegstream.replay_outlet import make_outlet
+from eegstream.simulator import simulate
+from tests.daemon.conftest import make_config, running
+
+RATE = 173.61
+
+
+class Device:
+    """A real LSL outlet pushing simulated EEG in real time from a background task."""
+
+    def __init__(self, label="seizure", rate=RATE, channels=("Cz",), source_id=None):
+        self.source_id = source_id or f"eegd-test-{uuid.uuid4().hex}"
+        self.rate, self.channels, self.label = rate, channels, label
+        self.outlet = make_outlet("TestEEG", rate, channels, self.source_id)
+        self.signal = np.stack([simulate(label, int(rate * 120), np.random.default_rng(1), rate)
+                                for _ in channels], axis=1)
+        self.pos = 0
+
+    async def play(self, seconds: float) -> None:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            await asyncio.sleep(0.02)
+            due = int((time.monotonic() - t0) * self.rate) - self.pos
+            if due > 0:
+                self.outlet.push_chunk(self.signal[self.pos : self.pos + due], pylsl.local_clock(), True)
+                self.pos += due
+
+    def close(self) -> None:
+        del self.outlet
+
+
+async def test_lsl_stream_is_classified_on_the_lsl_clock(mosquitto, subscriber, classifier, tmp_path):
+    dev = Device("seizure")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "bed1"}], tmp_path,
+                      scheduler={"max_wait_ms": 5})
+    async with running(cfg, classifier):
+        await dev.play(4.0)
+        subscriber.wait_for(lambda s: len(s.on("bed1/alert")) >= 1, 10)
+    preds = subscriber.on("eegd/bed1/prediction")
+    assert len(preds) >= 15  # ~3.3 s of windows at hop 30 after the first 120 samples
+    assert [p["seq"] for p in preds] == list(range(len(preds)))
+    now = pylsl.local_clock()
+    assert all(now - 10 < p["t_start"] < p["t_end"] < now for p in preds)
+    assert np.diff([p["t_start"] for p in preds]) == __import__("pytest").approx(30 / RATE, abs=0.01)
+    assert np.mean([p["label"] == "seizure" for p in preds]) > 0.9
+    assert subscriber.on("bed1/alert")[0]["state"] == "seizure"
+    assert np.median([p["latency_ms"] for p in preds]) < 100
+
+
+async def test_stream_at_another_rate_is_resampled(mosquitto, subscriber, classifier, tmp_path):
+    dev = Device("seizure", rate=256.0)
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "fast"}], tmp_path)
+    async with running(cfg, classifier):
+        await dev.play(4.0)
+        subscriber.wait_for(lambda s: len(s.on("fast/prediction")) >= 10, 10)
+    preds = subscriber.on("eegd/fast/prediction")
+    # windows are 120 samples at the model's 173.61 Hz, whatever the device's rate
+    assert np.median([p["t_end"] - p["t_start"] for p in preds]) == __import__("pytest").approx(119 / RATE, abs=2e-3)
+    assert np.mean([p["label"] == "seizure" for p in preds]) > 0.8
+
+
+async def test_vanished_outlet_is_re_resolved_and_the_gap_is_not_bridged(mosquitto, subscriber, classifier,
+                                                                          tmp_path):
+    dev = Device("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "flaky"}], tmp_path)
+    async with running(cfg, classifier):
+        await dev.play(2.5)
+        subscriber.wait_for(lambda s: len(s.on("flaky/prediction")) >= 5, 10)
+        dev.close()
+        await asyncio.sleep(2.0)  # the device is gone
+        before = len(subscriber.on("flaky/prediction"))
+        back = Device("normal", source_id=dev.source_id)
+        t_back = pylsl.local_clock()
+        await back.play(4.0)
+        subscriber.wait_for(lambda s: len(s.on("flaky/prediction")) >= before + 5, 10)
+    preds = subscriber.on("eegd/flaky/prediction")
+    assert [p["seq"] for p in preds] == list(range(len(preds)))
+    after = [p for p in preds[before:]]
+    # no window mixes samples from before and after the outage
+    assert all(p["t_start"] > t_back - 0.5 for p in after)
+    assert after[0]["t_start"] - preds[before - 1]["t_end"] > 1.5
