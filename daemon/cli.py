@@ -130,6 +130,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.demo import SHARED_DATA, run_demo
+
+    data = None if args.synthetic else Path(args.data or SHARED_DATA)
+    if not args.verbose:  # the console subscriber's lines are the demo's output; log only problems
+        logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(run_demo(args.model, data, seconds=args.seconds))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eegd", description="Streaming real-time EEG classifier daemon.")
     p.add_argument("--version", action="version", version=f"eegd {__version__}")
@@ -168,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     sp.add_argument("--device", choices=devices, default="auto")
     sp.add_argument("--rate", type=float, default=None, help="sample rate of a continuous file without timestamps")
+
+    sp = add("demo", cmd_demo, "what `make demo` runs: broker, simulated bedside streams, daemon, live console")
+    sp.add_argument("--model", default=None, help="checkpoint file or bundled name (default: the shipped one)")
+    sp.add_argument("--data", default=None, help="UCI-layout CSV to take recordings from "
+                    "(default ../shared/data/epileptic_seizure_train.csv when present)")
+    sp.add_argument("--synthetic", action="store_true", help="use the built-in simulator even if data is present")
+    sp.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
 
     sp = add("crossval", cmd_crossval, "k-fold cross-validation grouped by recording (trains every fold)")
     sp.add_argument("--data", required=True)

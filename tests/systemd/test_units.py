@@ -1,0 +1,44 @@
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[2] / "systemd"
+EEGD = str(Path(sys.executable).parent / "eegd")
+
+pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+
+
+def local_copy(tmp_path, name, instance=None):
+    """The unit with ExecStart pointing at this checkout's eegd (verify checks the binary exists)."""
+    text = (UNITS / name).read_text().replace("/opt/eegd/bin/eegd", EEGD)
+    out = tmp_path / (name.replace("@", f"@{instance}") if instance else name)
+    out.write_text(text)
+    return out
+
+
+@pytest.mark.parametrize(("name", "instance"), [("eegd.service", None), ("eegd-replay@.service", "bed1")])
+def test_units_pass_systemd_analyze_verify(tmp_path, name, instance):
+    res = subprocess.run(["systemd-analyze", "verify", str(local_copy(tmp_path, name, instance))],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "eegd" not in res.stderr, res.stderr  # no warnings about our units
+
+
+def test_daemon_unit_is_notify_with_watchdog_and_dynamic_user():
+    text = (UNITS / "eegd.service").read_text()
+    for line in ("Type=notify", "Restart=on-failure", "DynamicUser=yes", "WatchdogSec=30s",
+                 "ExecStart=/opt/eegd/bin/eegd run --config /etc/eegd/eegd.toml"):
+        assert line in text.splitlines()
+
+
+def test_daemon_unit_security_exposure_is_at_most_2_5(tmp_path):
+    res = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(local_copy(tmp_path, "eegd.service"))],
+                         capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for eegd\.service: ([0-9.]+)", res.stdout)
+    if m is None:
+        pytest.skip(f"this systemd-analyze cannot rate a unit offline: {res.stderr.strip()[:200]}")
+    assert float(m.group(1)) <= 2.5
