@@ -73,7 +73,8 @@ def write_sessions(folder: Path, data: Path | None) -> tuple[list[Path], str]:
         write_continuous_csv(folder / "bed1.csv", [("normal", 20), ("seizure", 20), ("normal", 20)], seed=1),
         write_continuous_csv(folder / "bed2.csv", [("normal", 60)], seed=2),
     ]
-    return paths, "SYNTHETIC signals from the built-in simulator (not real EEG): bed1 normal-seizure-normal, bed2 normal"
+    return paths, ("SYNTHETIC signals from the built-in simulator (not real EEG): "
+                   "bed1 normal-seizure-normal, bed2 normal")
 
 
 async def console(host: str, port: int, prefix: str, out: TextIO, every_s: float = 1.0) -> None:
