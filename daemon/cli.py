@@ -141,6 +141,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(args.model, data, seconds=args.seconds))
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    from eegstream.recorded_csv import read_uci, write_uci
+    from models.splits import kfold_by_recording
+
+    recordings = read_uci(args.data)
+    out = Path(args.out)
+    for i, (fit, test) in enumerate(kfold_by_recording(recordings, args.folds, args.seed), start=1):
+        write_uci(out / f"fold{i}_train.csv", fit)
+        write_uci(out / f"fold{i}_test.csv", test)
+        print(f"fold {i}: {len(fit)} training and {len(test)} test recordings -> {out}/fold{i}_{{train,test}}.csv")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eegd", description="Streaming real-time EEG classifier daemon.")
     p.add_argument("--version", action="version", version=f"eegd {__version__}")
@@ -186,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default ../shared/data/epileptic_seizure_train.csv when present)")
     sp.add_argument("--synthetic", action="store_true", help="use the built-in simulator even if data is present")
     sp.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
+
+    sp = add("split", cmd_split, "write k folds of a UCI file split by recording (stratified, seeded) as CSVs")
+    sp.add_argument("--data", required=True, help="UCI-layout CSV")
+    sp.add_argument("--folds", type=int, default=5)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", default="build/folds", help="folder for fold<i>_train.csv and fold<i>_test.csv")
 
     sp = add("crossval", cmd_crossval, "k-fold cross-validation grouped by recording (trains every fold)")
     sp.add_argument("--data", required=True)

@@ -43,6 +43,7 @@ class Recording:
     label: int | None = None
     sample_labels: np.ndarray | None = None
     uci_y: int | None = None
+    uci_name: str | None = None  # the recording's name in a UCI file (the part after `X{k}.`)
 
     @property
     def n_samples(self) -> int:
@@ -176,11 +177,27 @@ def read_uci(path: str | Path) -> list[Recording]:
         recordings.append(
             Recording(
                 id=f"y{y}-{rec}", samples=samples, rate=MODEL_RATE_HZ, channels=("eeg",),
-                label=label_index(label_from_uci_y(y)), uci_y=y,
+                label=label_index(label_from_uci_y(y)), uci_y=y, uci_name=rec,
             )
         )
     log.info("read %s: %d rows, %d recordings (UCI layout)", path, len(rows), len(recordings))
     return recordings
+
+
+def write_uci(path: str | Path, recordings: list[Recording]) -> Path:
+    """Write UCI-layout recordings (as read by `read_uci`) back as a UCI file, chunks in order."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Unnamed", *[f"X{i}" for i in range(1, UCI_CHUNK + 1)], "y"])
+        for r in recordings:
+            if r.uci_y is None or r.uci_name is None or r.n_samples != UCI_SAMPLES:
+                raise ValueError(f"recording {r.id} is not a UCI recording")
+            chunks = r.samples[:, 0].reshape(UCI_CHUNKS, UCI_CHUNK)
+            for k in range(UCI_CHUNKS):
+                w.writerow([f"X{k + 1}.{r.uci_name}", *(f"{v:g}" for v in chunks[k].tolist()), r.uci_y])
+    return path
 
 
 def read_continuous(path: str | Path, rate: float | None = None) -> Recording:

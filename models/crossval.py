@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_
     out_dir.mkdir(parents=True, exist_ok=True)
     fold_reports = []
     for i, (fit, test) in enumerate(kfold_by_recording(recordings, folds, cfg.seed)):
-        ckpt, _ = train(fit, replace(cfg, seed=cfg.seed + i), progress=progress)
+        ckpt, _ = train(fit, cfg, progress=progress)  # what `eegd split` + `eegd train --seed S` gives
         report = evaluate(Classifier(ckpt, cfg.device).predict_proba, test)
         log.info("fold %d/%d: recall %s, macro-F1 %.3f", i + 1, folds,
                  {k: round(v["recall"], 3) for k, v in report["per_class"].items()}, report["macro_f1"])

@@ -27,3 +27,21 @@ def test_kfold_tests_every_recording_exactly_once(sim_uci):
     for train, test in folds:
         assert not {r.id for r in train} & {r.id for r in test}
         assert Counter(r.label for r in test) == {0: 2, 1: 2, 2: 2}
+
+
+def test_split_cli_writes_folds_that_read_back_as_the_same_recordings(sim_uci, tmp_path):
+    import numpy as np
+
+    from daemon.cli import main
+
+    assert main(["split", "--data", str(sim_uci), "--folds", "3", "--out", str(tmp_path)]) == 0
+    recs = {r.id: r for r in read_uci(sim_uci)}
+    seen = []
+    for i in (1, 2, 3):
+        train = read_uci(tmp_path / f"fold{i}_train.csv")
+        test = read_uci(tmp_path / f"fold{i}_test.csv")
+        assert not {r.id for r in train} & {r.id for r in test}
+        seen += [r.id for r in test]
+        for r in train + test:
+            np.testing.assert_array_equal(r.samples, recs[r.id].samples)
+    assert sorted(seen) == sorted(recs)
