@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -50,7 +51,9 @@ class LocalMosquitto:
     def start(self) -> LocalMosquitto:
         # extra_conf applies to this listener (auth, TLS); without it anyone may connect
         persistence = f"persistence true\npersistence_location {self.dir}/" if self.persist else "persistence false"
-        self.conf.write_text(f"{persistence}\nlistener {self.port} {self.host}\n"
+        # started as root, mosquitto would switch to its own user and lose access to our temp files
+        user = "user root\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"{user}{persistence}\nlistener {self.port} {self.host}\n"
                              f"{self.extra_conf or 'allow_anonymous true'}\n")
         self.log = (self.dir / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=self.log, stderr=subprocess.STDOUT)

@@ -33,6 +33,7 @@ class MqttConfig:
     tls_key: str | None = None
     keepalive: int = 30
     prediction_queue: int = 10000  # predictions held while the broker is away; the oldest are dropped past it
+    drain_timeout_s: float = 10.0  # at shutdown, how long to wait for an unreachable broker
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ class Service:
                 await asyncio.gather(*pumps, return_exceptions=True)
                 await self.scheduler.close()
                 await sched_task
-                await self.publisher.close(pub_task)
+                await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
                 watchdog.cancel()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -11,13 +11,18 @@ import paho.mqtt.client as mqtt
 
 
 class Collector:
-    def __init__(self, host: str, port: int, topic: str = "#", persistent: bool = False) -> None:
+    def __init__(self, host: str, port: int, topic: str = "#", persistent: bool = False,
+                 username: str | None = None, password: str | None = None, tls: dict | None = None) -> None:
         self.messages: list[tuple[str, dict, bool]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         # persistent: the broker keeps the subscription and queues QoS 1 messages while this client is away
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}",
                                   clean_session=not persistent)
+        if username:
+            self.client.username_pw_set(username, password)
+        if tls:
+            self.client.tls_set(**tls)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: self._subscribed.set()
         self.client.on_message = self._on_message

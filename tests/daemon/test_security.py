@@ -1,0 +1,85 @@
+import asyncio
+import subprocess
+
+import pytest
+
+from daemon.broker import LocalMosquitto
+from eegstream.simulator import write_continuous_csv
+from tests.daemon.conftest import make_config, running
+from tests.mqtt_collector import Collector
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl."""
+    d = tmp_path_factory.mktemp("pki")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=eegd test CA",
+            "-keyout", "ca.key", "-out", "ca.crt", cwd=d)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, cn in (("server", "localhost"), ("client", "eegd")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key",
+                "-out", f"{name}.csr", cwd=d)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "1", "-out", f"{name}.crt", *(["-extfile", "san.ext"] if name == "server" else []), cwd=d)
+    return d
+
+
+@pytest.fixture
+def short_csv(tmp_path):
+    return write_continuous_csv(tmp_path / "sec.csv", [("normal", 3)], seed=1)
+
+
+def secured_broker(extra_conf):
+    if not LocalMosquitto.available():
+        pytest.skip("mosquitto is not installed")
+    return LocalMosquitto(extra_conf=extra_conf).start()
+
+
+async def test_username_and_password_file(tmp_path, short_csv, classifier):
+    pw = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "eegd", "s3cret"], check=True, capture_output=True)
+    subprocess.run(["mosquitto_passwd", "-b", str(pw), "reader", "r"], check=True, capture_output=True)
+    pw.chmod(0o600)
+    broker = secured_broker(f"allow_anonymous false\npassword_file {pw}\n")
+    (tmp_path / "mqtt.password").write_text("s3cret\n")
+    (tmp_path / "wrong.password").write_text("guess\n")
+    sub = Collector(broker.host, broker.port, username="reader", password="r")
+    try:
+        bad = make_config(broker, [{"source": "csv", "path": str(short_csv), "loop": True}], tmp_path,
+                          mqtt={"username": "eegd", "password_file": "wrong.password", "drain_timeout_s": 0.5})
+        async with running(bad, classifier) as (svc, _):
+            await asyncio.sleep(1.5)
+            assert not svc.publisher.connected.is_set()  # refused, still retrying, still running
+        cfg = make_config(broker, [{"source": "csv", "path": str(short_csv), "speed": 0}], tmp_path,
+                          mqtt={"username": "eegd", "password_file": "mqtt.password"})
+        async with running(cfg, classifier) as (svc, task):
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.on("eegd/status")[-1]["state"] == "offline")
+    finally:
+        sub.close()
+        broker.stop()
+
+
+async def test_tls_with_ca_and_client_certificate(tmp_path, certs, short_csv, classifier):
+    broker = secured_broker(f"cafile {certs}/ca.crt\ncertfile {certs}/server.crt\nkeyfile {certs}/server.key\n"
+                            "require_certificate true\nuse_identity_as_username true\nallow_anonymous false\n")
+    tls = {"ca_certs": f"{certs}/ca.crt", "certfile": f"{certs}/client.crt", "keyfile": f"{certs}/client.key"}
+    sub = Collector(broker.host, broker.port, tls=tls)
+    try:
+        no_cert = make_config(broker, [{"source": "csv", "path": str(short_csv), "loop": True}], tmp_path,
+                              mqtt={"tls_ca": f"{certs}/ca.crt", "drain_timeout_s": 0.5})
+        async with running(no_cert, classifier) as (svc, _):
+            await asyncio.sleep(1.5)
+            assert not svc.publisher.connected.is_set()  # the broker requires a client certificate
+        cfg = make_config(broker, [{"source": "csv", "path": str(short_csv), "speed": 0}], tmp_path,
+                          mqtt={"tls_ca": tls["ca_certs"], "tls_cert": tls["certfile"], "tls_key": tls["keyfile"]})
+        async with running(cfg, classifier) as (svc, task):
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.on("eegd/status")[-1]["state"] == "offline")
+    finally:
+        sub.close()
+        broker.stop()
