@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eegstream.quality import QualityLimits
+
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -82,6 +84,7 @@ class Config:
     window: WindowConfig = field(default_factory=WindowConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    quality: QualityLimits = field(default_factory=QualityLimits)
     stream: tuple[StreamConfig, ...] = ()
 
 
@@ -131,7 +134,7 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
     data = dict(data)
     streams = data.pop("stream", None)
     sections = {}
-    for name in ("mqtt", "model", "window", "alerts", "scheduler"):
+    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality"):
         if name in data:
             sections[name] = _build(typing.get_type_hints(Config)[name], data.pop(name), name)
     if data:
@@ -221,6 +224,9 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
             raise ConfigError(f"alerts.{k}: must be >= 1")
     if cfg.scheduler.max_batch < 1:
         raise ConfigError("scheduler.max_batch: must be >= 1")
+    for k in ("max_abs_uv", "flat_uv", "gap_periods"):
+        if getattr(cfg.quality, k) <= 0:
+            raise ConfigError(f"quality.{k}: must be > 0")
     if cfg.scheduler.max_wait_ms < 0:
         raise ConfigError("scheduler.max_wait_ms: must be >= 0")
     return dataclasses.replace(cfg, mqtt=mqtt, model=model)

@@ -37,6 +37,9 @@ class Topics:
     def alert(self, stream: str) -> str:
         return f"{self.prefix}/{stream}/alert"
 
+    def quality(self, stream: str) -> str:
+        return f"{self.prefix}/{stream}/quality"
+
     @property
     def status(self) -> str:
         return f"{self.prefix}/status"

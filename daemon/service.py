@@ -19,15 +19,13 @@ from daemon.scheduler import Scheduler, WindowBatch
 from daemon.systemd_notify import Notifier
 from eegstream.csv_source import CsvSource
 from eegstream.lsl_source import LslSource
-from eegstream.resampler import Resampler
-from eegstream.ring_buffer import RingBuffer, Windower
+from eegstream.quality import issue_names
 from eegstream.sources import Source, SourceError
+from eegstream.stream_windows import StreamWindows, Windows
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
 
-RING_CAPACITY = 4096  # samples per channel: the largest source chunk (2,048) plus a window, with room to spare
-RATE_TOLERANCE = 0.005  # relative difference from the model's rate that is taken as the same rate
 # Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
 SEVERITY = ("seizure", "tumor", "normal")
 
@@ -50,8 +48,11 @@ class StreamState:
     seq: int = 0
     windows: int = 0
     errors: int = 0
+    overruns: int = 0
     ended: bool = False
-    info: dict = field(default_factory=dict)
+    quality_issues: list[str] = field(default_factory=list)
+    quality_counts: dict[str, int] = field(
+        default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0})
 
 
 class Service:
@@ -75,34 +76,22 @@ class Service:
     async def pump(self, st: StreamState) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
         source = make_source(st.cfg)
+        sw: StreamWindows | None = None
         try:
             info = await source.open()
             st.channels = info.channels
-            resampler = None
-            if info.rate <= 0:
-                raise SourceError("irregular sampling rate, cannot cut fixed-rate windows")
-            if abs(info.rate / self.model_rate - 1) > RATE_TOLERANCE:
-                resampler = Resampler(info.rate, self.model_rate, len(info.channels))
+            sw = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                               self.cfg.window.hop, self.cfg.quality)
+            if sw.resampler:
                 log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
-            buf = RingBuffer(RING_CAPACITY, len(info.channels))
-            windower = Windower(buf, self.classifier.window, self.cfg.window.hop)
             async for chunk in source.chunks():
-                x, t = chunk.samples, chunk.timestamps
-                if chunk.gap:
-                    windower.restart()
-                    if resampler:
-                        resampler.reset()
-                if resampler:
-                    x, t = resampler.process(x, t)
-                buf.write(x, t)
-                w, t0, t1 = windower.take()
-                if len(w) or chunk.gap:
-                    await self.scheduler.submit(WindowBatch(st.index, w, t0, t1, chunk.received, chunk.gap))
+                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap)
+                self.quality(st, out, float(chunk.timestamps[0]))
+                if len(out.windows) or out.broken:
+                    await self.scheduler.submit(
+                        WindowBatch(st.index, out.windows, out.t_start, out.t_end, chunk.received, out.broken))
             log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
-        except SourceError as exc:
-            st.errors += 1
-            log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
-        except (ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
+        except (SourceError, ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
             st.errors += 1
             log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
         except Exception:  # a bug: the traceback is logged, this stream ends, the others go on
@@ -110,7 +99,28 @@ class Service:
             log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
             st.ended = True
+            st.overruns = sw.buffer.overruns if sw else 0
             await source.close()
+
+    def quality(self, st: StreamState, out: Windows, t: float) -> None:
+        """Count problems; on every change of the set of problems log once and publish the quality state."""
+        c = st.quality_counts
+        c["gaps"] += out.gaps
+        c["time_reversals"] += out.reversals
+        c["bad_windows"] += out.bad_windows
+        issues = issue_names(out.issues) + (["gap"] if out.gaps else []) + (["time_reversal"] if out.reversals else [])
+        if not issues and not len(out.windows):
+            return  # nothing new was seen: the state stands
+        if issues == st.quality_issues:
+            return
+        if issues:
+            log.warning("stream %s: signal quality: %s (from t=%.3f)", st.cfg.id, ", ".join(issues), t)
+        else:
+            log.info("stream %s: signal quality ok again (t=%.3f)", st.cfg.id, t)
+        st.quality_issues = issues
+        self.publisher.submit(Outgoing(self.topics.quality(st.cfg.id), {
+            "schema": 1, "stream": st.cfg.id, "ok": not issues, "issues": issues, "since": t,
+            "counts": dict(c), "model": self.classifier.id}, 1, True), alert=True)
 
     # --- model results -> alert state -> publisher ----------------------------------------------------------
     def deliver(self, b: WindowBatch, probs: np.ndarray) -> None:

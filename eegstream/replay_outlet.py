@@ -37,8 +37,11 @@ async def replay(path: str | Path, lsl_name: str, speed: float = 1.0, loop: bool
              info.rate, speed, ", looping" if loop else "")
     pushed = 0
     last_report = 0
+    clock0, t0 = pylsl.local_clock(), None
     async for chunk in source.chunks():
-        outlet.push_chunk(chunk.samples, pylsl.local_clock(), True)
+        # per-sample timestamps on the LSL clock, following the file's clock (sped up by `speed`)
+        t0 = chunk.timestamps[0] if t0 is None else t0
+        outlet.push_chunk(chunk.samples, (clock0 + (chunk.timestamps - t0) / speed).tolist(), True)
         pushed += len(chunk.samples)
         if pushed - last_report >= info.rate * 60:
             last_report = pushed

@@ -1,39 +1,11 @@
 import asyncio
-import time
-import uuid
 
 import numpy as np
 import pylsl
+import pytest
 
-from eegstream.replay_outlet import make_outlet
-from eegstream.simulator import simulate
 from tests.daemon.conftest import make_config, running
-
-RATE = 173.61
-
-
-class Device:
-    """A real LSL outlet pushing simulated EEG in real time from a background task."""
-
-    def __init__(self, label="seizure", rate=RATE, channels=("Cz",), source_id=None):
-        self.source_id = source_id or f"eegd-test-{uuid.uuid4().hex}"
-        self.rate, self.channels, self.label = rate, channels, label
-        self.outlet = make_outlet("TestEEG", rate, channels, self.source_id)
-        self.signal = np.stack([simulate(label, int(rate * 120), np.random.default_rng(1), rate)
-                                for _ in channels], axis=1)
-        self.pos = 0
-
-    async def play(self, seconds: float) -> None:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < seconds:
-            await asyncio.sleep(0.02)
-            due = int((time.monotonic() - t0) * self.rate) - self.pos
-            if due > 0:
-                self.outlet.push_chunk(self.signal[self.pos : self.pos + due], pylsl.local_clock(), True)
-                self.pos += due
-
-    def close(self) -> None:
-        del self.outlet
+from tests.daemon.lsl_device import RATE, Device
 
 
 async def test_lsl_stream_is_classified_on_the_lsl_clock(mosquitto, subscriber, classifier, tmp_path):
@@ -48,7 +20,7 @@ async def test_lsl_stream_is_classified_on_the_lsl_clock(mosquitto, subscriber, 
     assert [p["seq"] for p in preds] == list(range(len(preds)))
     now = pylsl.local_clock()
     assert all(now - 10 < p["t_start"] < p["t_end"] < now for p in preds)
-    assert np.diff([p["t_start"] for p in preds]) == __import__("pytest").approx(30 / RATE, abs=0.01)
+    assert np.diff([p["t_start"] for p in preds]) == pytest.approx(30 / RATE, abs=0.01)
     assert np.mean([p["label"] == "seizure" for p in preds]) > 0.9
     assert subscriber.on("bed1/alert")[0]["state"] == "seizure"
     assert np.median([p["latency_ms"] for p in preds]) < 100
@@ -62,7 +34,7 @@ async def test_stream_at_another_rate_is_resampled(mosquitto, subscriber, classi
         subscriber.wait_for(lambda s: len(s.on("fast/prediction")) >= 10, 10)
     preds = subscriber.on("eegd/fast/prediction")
     # windows are 120 samples at the model's 173.61 Hz, whatever the device's rate
-    assert np.median([p["t_end"] - p["t_start"] for p in preds]) == __import__("pytest").approx(119 / RATE, abs=2e-3)
+    assert np.median([p["t_end"] - p["t_start"] for p in preds]) == pytest.approx(119 / RATE, abs=2e-3)
     assert np.mean([p["label"] == "seizure" for p in preds]) > 0.8
 
 

@@ -44,3 +44,16 @@ def test_content_above_the_output_nyquist_is_removed():
     x = np.sin(2 * np.pi * 120 * t)[:, None]  # above 173.61 / 2: would alias to ~53.6 Hz
     out, _ = run(Resampler(rate_in, RATE, 1), x, t, chunk=100)
     assert np.abs(out[200:]).max() < 0.05
+
+
+def test_nan_input_marks_nearby_output_and_does_not_poison_the_filter():
+    rate_in = 256.0
+    t = np.arange(5000) / rate_in
+    x = np.sin(2 * np.pi * 5 * t)[:, None].astype(np.float32)
+    x[1000] = np.nan
+    out, ot = run(Resampler(rate_in, RATE, 1), x, t, chunk=64)
+    bad = np.flatnonzero(np.isnan(out[:, 0]))
+    assert len(bad) > 0
+    assert ot[bad[0]] >= t[1000] - 0.15 and ot[bad[-1]] <= t[1000] + 0.15  # only around the bad sample
+    later = ot > t[1000] + 0.5
+    np.testing.assert_allclose(out[later, 0], np.sin(2 * np.pi * 5 * ot[later]), atol=0.05)

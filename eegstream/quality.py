@@ -1,0 +1,46 @@
+"""Signal quality checks, vectorised: non-finite, out-of-range and flat windows; timestamp gaps and reversals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NONFINITE, OUT_OF_RANGE, FLAT = 1, 2, 4
+ISSUE_NAMES = {NONFINITE: "nonfinite", OUT_OF_RANGE: "out_of_range", FLAT: "flat"}
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    max_abs_uv: float = 5000.0  # beyond any EEG (the training data is clipped at ±2,047)
+    flat_uv: float = 1.0  # a channel whose window standard deviation is below this is flat (electrode off)
+    gap_periods: float = 3.0  # a timestamp step longer than this many sample periods is a gap
+
+
+def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
+    """Bitmask per window (n,) of NONFINITE | OUT_OF_RANGE | FLAT over all its channels."""
+    if len(windows) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    finite = np.isfinite(windows)
+    issues = np.where(finite.all(axis=(1, 2)), 0, NONFINITE).astype(np.uint8)
+    clean = np.where(finite, windows, 0.0)
+    issues |= np.where(np.abs(clean).max(axis=(1, 2)) > limits.max_abs_uv, OUT_OF_RANGE, 0).astype(np.uint8)
+    flat = (clean.std(axis=2) < limits.flat_uv) & finite.all(axis=2)
+    issues |= np.where(flat.any(axis=1), FLAT, 0).astype(np.uint8)
+    return issues
+
+
+def issue_names(mask: int) -> list[str]:
+    return [name for bit, name in ISSUE_NAMES.items() if mask & bit]
+
+
+def split_at_breaks(timestamps: np.ndarray, previous: float | None, rate: float, limits: QualityLimits,
+                    ) -> tuple[list[int], int, int]:
+    """Indices where a chunk must be cut because the clock jumped (0 = before its first sample), and the
+    numbers of gaps (step > gap_periods / rate) and reversals (step <= 0) among them."""
+    ts = timestamps if previous is None else np.concatenate([[previous], timestamps])
+    steps = np.diff(ts)
+    gap = steps > limits.gap_periods / rate
+    back = steps <= 0
+    cuts = np.flatnonzero(gap | back) + (0 if previous is not None else 1)
+    return cuts.tolist(), int(gap.sum()), int(back.sum())

@@ -1,0 +1,76 @@
+"""One stream's path from chunks to checked windows: clock breaks, resampling, ring buffer, windowing, quality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from eegstream.quality import QualityLimits, split_at_breaks, window_issues
+from eegstream.resampler import Resampler
+from eegstream.ring_buffer import RingBuffer, Windower
+
+RING_CAPACITY = 4096  # samples per channel: the largest source chunk (2,048) plus a window, with room to spare
+RATE_TOLERANCE = 0.005  # relative difference from the model's rate that is taken as the same rate
+
+
+@dataclass(slots=True)
+class Windows:
+    """Windows fit to classify (n, channels, length) with first/last timestamps. `broken`: the signal was
+    interrupted (gap, clock reversal, or bad windows left out) before or among them. `issues`: bitmask of
+    the quality problems of the windows left out."""
+
+    windows: np.ndarray
+    t_start: np.ndarray
+    t_end: np.ndarray
+    broken: bool
+    issues: int
+    gaps: int
+    reversals: int
+    bad_windows: int
+
+
+class StreamWindows:
+    def __init__(self, rate: float, channels: int, model_rate: float, window: int, hop: int,
+                 limits: QualityLimits, capacity: int = RING_CAPACITY) -> None:
+        if rate <= 0:
+            raise ValueError("irregular sampling rate, cannot cut fixed-rate windows")
+        self.rate, self.limits = rate, limits
+        self.resampler = (Resampler(rate, model_rate, channels)
+                          if abs(rate / model_rate - 1) > RATE_TOLERANCE else None)
+        self.buffer = RingBuffer(capacity, channels)
+        self.windower = Windower(self.buffer, window, hop)
+        self._last_t: float | None = None
+
+    def _restart(self) -> None:
+        self.windower.restart()
+        if self.resampler:
+            self.resampler.reset()
+
+    def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False) -> Windows:
+        """Feed a chunk; `gap` when the source knows samples were lost before it."""
+        if gap:
+            self._last_t = None
+            self._restart()
+        cuts, gaps, reversals = split_at_breaks(timestamps, self._last_t, self.rate, self.limits)
+        self._last_t = float(timestamps[-1])
+        parts = []
+        bounds = [0, *cuts, len(timestamps)] if (not cuts or cuts[0] != 0) else [*cuts, len(timestamps)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            if a in cuts:
+                self._restart()
+            x, t = samples[a:b], timestamps[a:b]
+            if self.resampler:
+                x, t = self.resampler.process(x, t)
+            self.buffer.write(x, t)
+            parts.append(self.windower.take())
+        w = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        t0 = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        t1 = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+        flags = window_issues(w, self.limits)
+        issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
+        bad = int((flags != 0).sum())
+        if bad:
+            good = flags == 0
+            w, t0, t1 = w[good], t0[good], t1[good]
+        return Windows(w, t0, t1, gap or bool(cuts) or bad > 0, issues, gaps, reversals, bad)

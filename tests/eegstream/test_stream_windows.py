@@ -1,0 +1,52 @@
+import numpy as np
+
+from eegstream.quality import FLAT, NONFINITE, QualityLimits
+from eegstream.stream_windows import StreamWindows
+
+RATE = 173.61
+
+
+def make(rate=RATE, channels=1):
+    return StreamWindows(rate, channels, RATE, 120, 30, QualityLimits())
+
+
+def signal(n, seed=0, channels=1):
+    return np.random.default_rng(seed).normal(0, 50, (n, channels)).astype(np.float32)
+
+
+def test_no_window_spans_a_timestamp_gap():
+    sw = make()
+    x = signal(1000)
+    t = np.arange(1000) / RATE
+    t[500:] += 10.0  # ten seconds lost
+    out = sw.push(x, t)
+    assert out.gaps == 1 and out.broken
+    assert not np.any((out.t_start < t[499]) & (out.t_end > t[500]))
+    assert out.t_start[(out.t_start >= t[500])][0] == t[500]  # windowing restarts at the gap
+
+
+def test_clock_going_back_is_a_break_too():
+    sw = make()
+    t = np.arange(600) / RATE
+    sw.push(signal(300), t[:300])
+    out = sw.push(signal(300, 1), t[300:] - 1.0)
+    assert out.reversals == 1 and out.broken
+    assert np.all(np.diff(out.t_start) > 0)
+
+
+def test_nan_and_flat_windows_are_left_out_and_reported():
+    sw = make()
+    x = signal(1200)
+    x[200] = np.nan
+    x[800:1000] = 2.0  # electrode off
+    out = sw.push(x, np.arange(1200) / RATE)
+    assert out.issues == NONFINITE | FLAT and out.bad_windows > 0 and out.broken
+    assert np.isfinite(out.windows).all() and (out.windows.std(axis=2) > 1).all()
+    assert len(out.windows) + out.bad_windows == (1200 - 120) // 30 + 1
+
+
+def test_good_signal_passes_untouched_and_resampled_streams_work():
+    out = make().push(signal(600), np.arange(600) / RATE)
+    assert not out.broken and out.issues == 0 and len(out.windows) == (600 - 120) // 30 + 1
+    fast = make(rate=256.0, channels=2).push(signal(2560, channels=2), np.arange(2560) / 256.0)
+    assert not fast.broken and fast.windows.shape[1:] == (2, 120) and len(fast.windows) > 40
