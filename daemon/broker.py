@@ -50,7 +50,8 @@ class LocalMosquitto:
 
     def start(self) -> LocalMosquitto:
         # extra_conf applies to this listener (auth, TLS); without it anyone may connect
-        persistence = f"persistence true\npersistence_location {self.dir}/" if self.persist else "persistence false"
+        persistence = (f"persistence true\npersistence_location {self.dir}/\nqueue_qos0_messages true"
+                       if self.persist else "persistence false")
         # started as root, mosquitto would switch to its own user and lose access to our temp files
         user = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(f"{user}{persistence}\nlistener {self.port} {self.host}\n"

@@ -56,15 +56,34 @@ def _load_labelled(path: str, rate: float | None = None):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from models.training import TrainConfig, train_to_file
+    from models.training import train_to_file
 
-    cfg = TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device)
+    cfg = _train_config(args)
     recordings = _load_labelled(args.data)
     _check_device(args.device)
     report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
     print(f"wrote {args.out} ({report['model']}), best epoch {report['best_epoch']}, "
           f"validation macro-F1 {report['validation']['macro_f1']:.3f}")
     return EXIT_OK
+
+
+def _train_config(args: argparse.Namespace):
+    from models.training import TrainConfig
+
+    return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
+                       balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop)
+
+
+def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
+    sp.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping may end sooner)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", choices=devices, default="auto")
+    sp.add_argument("--arch", default="seed_lstm", help="architecture: seed_lstm (default) or conv_lstm")
+    sp.add_argument("--balanced", action="store_true", help="class-balanced cross-entropy")
+    sp.add_argument("--augment", action="store_true", help="amplitude scaling, sign flip and noise")
+    sp.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule")
+    sp.add_argument("--train-hop", type=int, default=15, help="samples between training windows (default 15)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _check_device(device: str) -> None:
@@ -94,10 +113,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_crossval(args: argparse.Namespace) -> int:
     from models.crossval import crossval, format_summary
-    from models.training import TrainConfig
 
     _check_device(args.device)
-    cfg = TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device)
+    cfg = _train_config(args)
     summary = crossval(_load_labelled(args.data), cfg, args.folds, args.out, progress=not args.quiet)
     print(format_summary(summary))
     return EXIT_OK
@@ -180,11 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("train", cmd_train, "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")
     sp.add_argument("--data", required=True, help="labelled CSV (UCI or continuous layout)")
     sp.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
-    sp.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping may end sooner)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--device", choices=devices, default="auto")
-    sp.add_argument("--arch", default="seed_lstm", help="architecture name (default: seed_lstm)")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_train_options(sp, devices)
 
     sp = add("evaluate", cmd_evaluate, "score a checkpoint on a labelled CSV; prints a report")
     sp.add_argument("--data", required=True, help="labelled CSV (UCI layout, or continuous with a label column)")
@@ -209,12 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("crossval", cmd_crossval, "k-fold cross-validation grouped by recording (trains every fold)")
     sp.add_argument("--data", required=True)
     sp.add_argument("--folds", type=int, default=5)
-    sp.add_argument("--epochs", type=int, default=40)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--device", choices=devices, default="auto")
-    sp.add_argument("--arch", default="seed_lstm")
     sp.add_argument("--out", default="build/crossval", help="folder for crossval.json")
-    sp.add_argument("--quiet", action="store_true")
+    _add_train_options(sp, devices)
     return p
 
 

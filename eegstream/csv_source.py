@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from eegstream.recorded_csv import Recording, read_recordings
+from eegstream.recorded_csv import (
+    CsvFormatError,
+    Recording,
+    is_uci_header,
+    read_continuous,
+    read_header,
+    read_recordings,
+)
 from eegstream.sources import Chunk, SourceError, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -49,7 +56,15 @@ class CsvSource:
         self._times: np.ndarray | None = None
 
     async def open(self) -> StreamInfo:
-        recordings = await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
+        self._late_error: CsvFormatError | None = None
+        try:
+            recordings = await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
+        except CsvFormatError as exc:
+            # A continuous file that turns bad half way: play the rows before the fault, then end with it.
+            if exc.row is None or exc.row <= 2 or is_uci_header(read_header(self.path)):
+                raise
+            recordings = [await asyncio.to_thread(read_continuous, self.path, self.rate_hint, exc.row - 2)]
+            self._late_error = exc
         samples, times, rate, names = concatenate(recordings)
         cols = select_channels(names, self.wanted, str(self.path))
         self._samples = np.ascontiguousarray(samples[:, cols])
@@ -76,6 +91,8 @@ class CsvSource:
                 else:
                     await asyncio.sleep(0)  # let the rest of the service run between chunks
                 yield Chunk(timestamps=ts, samples=x[i : i + step], received=time.monotonic())
+            if self._late_error is not None:
+                raise SourceError(f"{self._late_error} (the {len(x)} samples before it were played)")
             if not self.loop:
                 return
             offset += span

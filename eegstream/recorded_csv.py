@@ -25,6 +25,7 @@ _UCI_NAME = re.compile(r"^X(\d+)\.(.+)$")
 class CsvFormatError(ValueError):
     """A recorded CSV that cannot be read; the message names the file, row and column."""
 
+    row: int | None = None  # the spreadsheet row number of the fault, when it is one row
 
 @dataclass(frozen=True)
 class Recording:
@@ -62,11 +63,13 @@ def _error(path: Path, what: str, row: int | None = None, column: str | None = N
         where += f": row {row}"
     if column is not None:
         where += f", column {column!r}" if row is not None else f": column {column!r}"
-    return CsvFormatError(f"{where}: {what}")
+    err = CsvFormatError(f"{where}: {what}")
+    err.row = row
+    return err
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and data rows; rows are numbered as in a spreadsheet (the header is row 1)."""
+def _read_rows(path: Path, max_rows: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """Header and data rows (at most `max_rows`); rows are numbered as in a spreadsheet (the header is row 1)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -75,6 +78,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CsvFormatError(f"{path}: not a CSV text file ({exc})") from None
     rows = [r for r in rows if r]  # blank lines carry nothing
+    if max_rows is not None:
+        rows = rows[: max_rows + 1]
     if not rows:
         raise _error(path, "file is empty")
     header = [h.strip() for h in rows[0]]
@@ -200,10 +205,11 @@ def write_uci(path: str | Path, recordings: list[Recording]) -> Path:
     return path
 
 
-def read_continuous(path: str | Path, rate: float | None = None) -> Recording:
-    """A continuous-layout file: optional `timestamp` (s), one column per channel, optional `label`."""
+def read_continuous(path: str | Path, rate: float | None = None, max_rows: int | None = None) -> Recording:
+    """A continuous-layout file: optional `timestamp` (s), one column per channel, optional `label`.
+    `max_rows` reads only the first data rows (the good part of a file that turns bad later)."""
     path = Path(path)
-    header, rows = _read_rows(path)
+    header, rows = _read_rows(path, max_rows)
     lower = [h.lower() for h in header]
     ts_col = lower.index("timestamp") if "timestamp" in lower else None
     label_col = lower.index("label") if "label" in lower else None

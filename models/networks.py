@@ -28,7 +28,30 @@ class SeedLSTM(nn.Module):
         return self.out(self.head(seq[:, -1]))
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"seed_lstm": SeedLSTM}
+class ConvLSTM(nn.Module):
+    """A convolutional front end (3 conv layers, 120 samples -> 15 steps of `channels` features), a
+    bidirectional LSTM over the steps and attention pooling over them, then a linear classifier."""
+
+    def __init__(self, channels: int = 32, hidden: int = 48, dropout: float = 0.3, n_classes: int = 3) -> None:
+        super().__init__()
+
+        def block(c_in: int, c_out: int, k: int, stride: int) -> list[nn.Module]:
+            return [nn.Conv1d(c_in, c_out, k, stride=stride, padding=k // 2), nn.BatchNorm1d(c_out), nn.ReLU()]
+
+        self.conv = nn.Sequential(*block(1, channels, 7, 2), *block(channels, channels, 5, 2),
+                                  *block(channels, channels, 5, 2))
+        self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
+        self.attn = nn.Linear(2 * hidden, 1)
+        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = self.conv(x.unsqueeze(1)).transpose(1, 2)  # (batch, 15, channels)
+        seq, _ = self.lstm(steps)
+        weights = torch.softmax(self.attn(seq), dim=1)  # (batch, steps, 1)
+        return self.out((weights * seq).sum(dim=1))
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"seed_lstm": SeedLSTM, "conv_lstm": ConvLSTM}
 
 
 def build(architecture: str, hyperparameters: dict) -> nn.Module:

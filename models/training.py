@@ -42,6 +42,9 @@ class TrainConfig:
     train_hop: int = 15  # training windows start every 15 samples of each rebuilt recording
     val_fraction: float = 0.15  # of the recordings, stratified, for early stopping
     patience: int = 8  # epochs without a better validation macro-F1 before stopping
+    balanced: bool = False  # class-balanced cross-entropy (weights inverse to the class frequency)
+    augment: bool = False  # random amplitude scaling (0.8-1.25), sign flip and small noise on each batch
+    cosine: bool = False  # cosine learning-rate schedule over `epochs`
 
 
 def file_sha256(path: str | Path) -> str:
@@ -80,6 +83,15 @@ class _Predictor:
         return probs
 
 
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Amplitude scaling, sign flip and noise, per window (scaled windows are close to zero-mean)."""
+    n = x.shape[0]
+    scale = torch.exp(torch.empty(n, 1).uniform_(-0.22, 0.22, generator=gen)).to(x.device)
+    sign = (torch.randint(0, 2, (n, 1), generator=gen) * 2 - 1).to(x.device)
+    noise = (torch.randn(x.shape, generator=gen) * 0.05).to(x.device)
+    return x * scale * sign + noise
+
+
 def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = "",
           progress: bool = True) -> tuple[Checkpoint, dict]:
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
@@ -93,7 +105,12 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     hyper: dict = {}
     net = build(cfg.architecture, hyper).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    loss_fn = nn.CrossEntropyLoss()
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs) if cfg.cosine else None
+    weights = None
+    if cfg.balanced:
+        counts = np.bincount(y, minlength=len(LABELS)).astype(np.float32)
+        weights = torch.from_numpy(counts.sum() / (len(LABELS) * np.maximum(counts, 1))).to(device)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
     gen = torch.Generator().manual_seed(cfg.seed)
     predictor = _Predictor(net, scaler, device)
     log.info("training %s on %d recordings (%d windows), validating on %d recordings, device %s",
@@ -107,7 +124,10 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
         order = torch.randperm(len(x_t), generator=gen).to(device)
         total, correct, loss_sum = 0, 0, 0.0
         for batch in order.split(cfg.batch_size):
-            logits = net(x_t[batch])
+            xb = x_t[batch]
+            if cfg.augment:
+                xb = _augment(xb, gen)
+            logits = net(xb)
             loss = loss_fn(logits, y_t[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -115,6 +135,8 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
             loss_sum += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == y_t[batch]).sum())
             total += len(batch)
+        if sched:
+            sched.step()
         val = evaluate(predictor, val_recs)
         row = {
             "epoch": epoch, "train_loss": loss_sum / total, "train_accuracy": correct / total,

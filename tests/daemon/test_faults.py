@@ -105,3 +105,56 @@ def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, toml, message
     res = subprocess.run([EEGD, "run", "--config", str(conf)], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+async def test_csv_malformed_half_way_ends_that_stream_only(mosquitto, subscriber, tmp_path, classifier, caplog):
+    good = write_continuous_csv(tmp_path / "good.csv", [("normal", 6)], seed=1)
+    bad = tmp_path / "bad.csv"
+    rows = good.read_text().splitlines()
+    bad.write_text("\n".join(rows[:400] + ["1.0,abc,normal"] + rows[400:]) + "\n")
+    cfg = make_config(mosquitto, [{"source": "csv", "path": str(good), "speed": 0},
+                                  {"source": "csv", "path": str(bad), "speed": 0}], tmp_path)
+    async with running(cfg, classifier) as (svc, task):
+        await asyncio.wait_for(asyncio.shield(task), 30)
+    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 10)
+    assert len(subscriber.on("eegd/good/prediction")) == (len(rows) - 1 - 120) // 30 + 1
+    assert len(subscriber.on("eegd/bad/prediction")) == (399 - 120) // 30 + 1  # the rows before the fault
+    assert svc.streams[1].errors == 1 and svc.streams[0].errors == 0
+    assert "bad.csv: row 401, column 'eeg': non-numeric value 'abc'" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_truncated_checkpoint_exits_2_at_start(tmp_path):
+    from models.checkpoint import resolve
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(resolve(None).read_bytes()[:1000])
+    conf = tmp_path / "eegd.toml"
+    conf.write_text(f'[model]\npath = "{broken}"\n[[stream]]\nsource="lsl"\nname="x"\n')
+    res = subprocess.run([EEGD, "run", "--config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert "broken.safetensors: not a readable checkpoint" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+async def test_broker_down_at_start_then_up(tmp_path, classifier):
+    if not LocalMosquitto.available():
+        pytest.skip("mosquitto is not installed")
+    path = write_continuous_csv(tmp_path / "late.csv", [("normal", 4)], seed=1)
+    broker = LocalMosquitto(persist=True).start()
+    sub = Collector(broker.host, broker.port, persistent=True)  # its session outlives the broker restart
+    broker.stop()
+    try:
+        cfg = make_config(broker, [{"source": "csv", "path": str(path), "speed": 2}], tmp_path)
+        async with running(cfg, classifier) as (svc, task):
+            await asyncio.sleep(1.0)
+            assert not svc.publisher.connected.is_set() and not task.done()
+            broker.start()
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        sub.wait_for(lambda s: s.on("eegd/status") and s.on("eegd/status")[-1]["state"] == "offline", 10)
+        # every window classified while the broker was away was queued and published once it came
+        n = (int(round(4 * 173.61)) - 120) // 30 + 1
+        assert [p["seq"] for p in sub.on("late/prediction")] == list(range(n))
+    finally:
+        sub.close()
+        broker.stop()
