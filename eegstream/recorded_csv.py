@@ -106,26 +106,27 @@ def _looks_numeric(cells: list[str]) -> bool:
 
 
 def _parse_numbers(path: Path, header: list[str], rows: list[list[str]], cols: list[int]) -> np.ndarray:
-    """The given columns as float64 (rows x cols); a bad cell raises naming its row and column."""
+    """The given columns as float64 (rows x cols); a bad cell raises naming its row and column.
+    Values must be finite and within float32's range (samples are kept as float32)."""
     block = [[r[c] for c in cols] for r in rows]
     try:
         values = np.array(block, dtype=np.float64)
     except ValueError:
-        values = None
-    if values is not None and np.isfinite(values).all():
-        return values
-    for i, r in enumerate(block):
-        for j, cell in enumerate(r):
-            name = header[cols[j]]
-            if cell.strip() == "":
-                raise _error(path, "empty cell", row=i + 2, column=name)
-            try:
-                v = float(cell)
-            except ValueError:
-                raise _error(path, f"non-numeric value {cell[:20]!r}", row=i + 2, column=name) from None
-            if not np.isfinite(v):
-                raise _error(path, f"non-finite value {cell!r}", row=i + 2, column=name)
-    raise AssertionError("unreachable")  # pragma: no cover
+        for i, r in enumerate(block):
+            for j, cell in enumerate(r):
+                if cell.strip() == "":
+                    raise _error(path, "empty cell", row=i + 2, column=header[cols[j]]) from None
+                try:
+                    float(cell)
+                except ValueError:
+                    raise _error(path, f"non-numeric value {cell[:20]!r}", row=i + 2, column=header[cols[j]]) from None
+        raise  # pragma: no cover - numpy refused something float() accepts
+    bad = ~(np.abs(values) <= np.finfo(np.float32).max)  # also true for NaN
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        what = "non-finite value" if not np.isfinite(values[i, j]) else "value out of range"
+        raise _error(path, f"{what} {block[i][j]!r}", row=i + 2, column=header[cols[j]])
+    return values
 
 
 def is_uci_header(header: list[str]) -> bool:

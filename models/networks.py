@@ -29,23 +29,26 @@ class SeedLSTM(nn.Module):
 
 
 class ConvLSTM(nn.Module):
-    """A convolutional front end (3 conv layers, 120 samples -> 15 steps of `channels` features), a
+    """A convolutional front end (conv layers, 120 samples -> 10 steps of `channels` features), a
     bidirectional LSTM over the steps and attention pooling over them, then a linear classifier."""
 
-    def __init__(self, channels: int = 32, hidden: int = 48, dropout: float = 0.3, n_classes: int = 3) -> None:
+    def __init__(self, channels: int = 32, hidden: int = 40, strides: tuple[int, ...] = (3, 2, 2),
+                 bidirectional: bool = True, dropout: float = 0.3, n_classes: int = 3) -> None:
         super().__init__()
-
-        def block(c_in: int, c_out: int, k: int, stride: int) -> list[nn.Module]:
-            return [nn.Conv1d(c_in, c_out, k, stride=stride, padding=k // 2), nn.BatchNorm1d(c_out), nn.ReLU()]
-
-        self.conv = nn.Sequential(*block(1, channels, 7, 2), *block(channels, channels, 5, 2),
-                                  *block(channels, channels, 5, 2))
-        self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=True)
-        self.attn = nn.Linear(2 * hidden, 1)
-        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_classes))
+        layers: list[nn.Module] = []
+        c_in = 1
+        for i, stride in enumerate(strides):
+            k = 7 if i == 0 else 5
+            layers += [nn.Conv1d(c_in, channels, k, stride=stride, padding=k // 2), nn.BatchNorm1d(channels), nn.ReLU()]
+            c_in = channels
+        self.conv = nn.Sequential(*layers)
+        self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=bidirectional)
+        width = hidden * (2 if bidirectional else 1)
+        self.attn = nn.Linear(width, 1)
+        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        steps = self.conv(x.unsqueeze(1)).transpose(1, 2)  # (batch, 15, channels)
+        steps = self.conv(x.unsqueeze(1)).transpose(1, 2)  # (batch, 120 / prod(strides), channels)
         seq, _ = self.lstm(steps)
         weights = torch.softmax(self.attn(seq), dim=1)  # (batch, steps, 1)
         return self.out((weights * seq).sum(dim=1))
