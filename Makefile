@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data/epileptic_seizure_train.csv
 
-.PHONY: venv test demo lint baseline clean
+.PHONY: venv test demo lint model baseline bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ model: venv
 # The README's by-recording table for the seed recipe: 5 folds, each trained and then evaluated.
 baseline: venv
 	$(VENV)/bin/eegd crossval --data $(DATA) --folds 5 --seed 0 --out build/baseline
+
+# Throughput and capacity on this machine (not part of `make test`; CI runs a small smoke of it).
+bench: venv
+	mkdir -p build
+	$(VENV)/bin/eegd bench --json build/bench.json
+
+# 200 streams for 10 minutes with a broker restart in the middle (not part of `make test`).
+soak: venv
+	PYTHONPATH=. $(PY) bench/soak.py --streams 200 --minutes 10
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

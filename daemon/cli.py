@@ -172,6 +172,21 @@ def cmd_split(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from daemon.bench import bench, format_table
+
+    _check_device(args.device)
+    ramp = [int(v) for v in args.ramp.split(",") if v.strip()]
+    result = asyncio.run(bench(args.streams, args.seconds, args.model, args.device, args.mqtt_host,
+                               args.mqtt_port, ramp))
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eegd", description="Streaming real-time EEG classifier daemon.")
     p.add_argument("--version", action="version", version=f"eegd {__version__}")
@@ -213,6 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default ../shared/data/epileptic_seizure_train.csv when present)")
     sp.add_argument("--synthetic", action="store_true", help="use the built-in simulator even if data is present")
     sp.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
+
+    sp = add("bench", cmd_bench, "measure model, naive and pipeline throughput and the real-time stream capacity")
+    sp.add_argument("--streams", type=int, default=100, help="streams for the full-speed pipeline run")
+    sp.add_argument("--seconds", type=float, default=10.0, help="seconds of signal per stream in each run")
+    sp.add_argument("--json", default=None, metavar="OUT.json")
+    sp.add_argument("--model", default=None)
+    sp.add_argument("--device", choices=devices, default="auto")
+    sp.add_argument("--ramp", default="100,250,500,1000,1500,2000,3000",
+                    help="stream counts tried at real-time speed, in order, until one fails")
+    sp.add_argument("--mqtt-host", default=None, help="use this broker (default: start Mosquitto on a free port)")
+    sp.add_argument("--mqtt-port", type=int, default=None)
 
     sp = add("split", cmd_split, "write k folds of a UCI file split by recording (stratified, seeded) as CSVs")
     sp.add_argument("--data", required=True, help="UCI-layout CSV")

@@ -46,7 +46,7 @@ class StreamState:
     alert: AlertState
     channels: tuple[str, ...] = ()
     seq: int = 0
-    windows: int = 0
+    alerts: int = 0
     errors: int = 0
     overruns: int = 0
     ended: bool = False
@@ -157,6 +157,7 @@ class Service:
             self.publisher.submit(Outgoing(topic, payload, qos, False, b.received))
             change = st.alert.update(label, float(b.t_start[i]))
             if change:
+                st.alerts += 1
                 log.info("stream %s: alert state %s since %.3f", st.cfg.id, change.state, change.since)
                 self.publisher.submit(Outgoing(self.topics.alert(st.cfg.id), {
                     "schema": 1, "stream": st.cfg.id, "state": change.state, "since": change.since,

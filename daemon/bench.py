@@ -1,0 +1,221 @@
+"""`eegd bench`: model, naive and pipeline throughput, and the most real-time streams this machine carries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import resource
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import paho.mqtt.client as mqtt
+
+from daemon.broker import LocalMosquitto
+from daemon.config import parse
+from daemon.service import Service
+from eegstream.simulator import simulate
+from models.inference import Classifier
+
+log = logging.getLogger(__name__)
+
+
+def model_windows_per_s(clf: Classifier, seconds: float = 1.0) -> tuple[float, int]:
+    """The model alone on random windows at its best batch size: (windows/s, batch size)."""
+    rng = np.random.default_rng(0)
+    best = (0.0, 0)
+    for batch in (64, 256, 1024, 4096, 16384):
+        w = rng.normal(0, 100, (batch, clf.window)).astype(np.float32)
+        clf.predict_proba(w)
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            clf.predict_proba(w)
+            n += batch
+        best = max(best, (n / (time.perf_counter() - t0), batch))
+    return best
+
+
+def naive_windows_per_s(clf: Classifier, seconds: float = 1.0) -> float:
+    """The same model called once per window (batch 1), as the published notebook does."""
+    w = np.random.default_rng(1).normal(0, 100, (1000, clf.window)).astype(np.float32)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        clf.predict_proba(w[n % 1000 : n % 1000 + 1])
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+class Counter:
+    """A paho subscriber on the prediction topics counting messages and collecting latencies."""
+
+    def __init__(self, host: str, port: int, prefix: str) -> None:
+        self.count = 0
+        self.latencies: list[float] = []
+        self.first = self.last = 0.0
+        self._lock = threading.Lock()
+        ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"eegd-bench-{uuid.uuid4().hex[:6]}")
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/+/prediction", qos=0)
+        self.client.on_subscribe = lambda *_: ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not ready.wait(10):
+            raise RuntimeError("bench subscriber could not subscribe")
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        lat = orjson.loads(msg.payload)["latency_ms"]
+        with self._lock:
+            self.count += 1
+            self.latencies.append(lat)
+            self.last = time.monotonic()
+            if self.count == 1:
+                self.first = self.last
+
+    def reset(self) -> None:
+        with self._lock:
+            self.count, self.latencies = 0, []
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@dataclass
+class PipelineRun:
+    streams: int
+    seconds: float
+    windows_expected: int
+    windows_received: int = 0
+    windows_per_s: float = 0.0
+    latency_ms_p50: float = 0.0
+    latency_ms_p99: float = 0.0
+    dropped: int = 0
+    overruns: int = 0
+    rss_mb: float = 0.0
+    cpu_percent: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return (self.windows_received >= self.windows_expected and self.dropped == 0 and self.overruns == 0
+                and self.latency_ms_p99 < 100.0)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
+
+
+async def run_pipeline(clf: Classifier, host: str, port: int, folder: Path, streams: int, seconds: float,
+                       speed: float, counter: Counter) -> PipelineRun:
+    """`streams` single-channel CSV streams of `seconds` each through the whole daemon into the broker."""
+    rate, hop = clf.sample_rate, 30
+    n = int(seconds * rate)
+    signal = simulate("normal", n, np.random.default_rng(2), rate)
+    lines = "eeg\n" + "\n".join(f"{v:.1f}" for v in signal) + "\n"
+    for i in range(streams):
+        p = folder / f"s{i}.csv"
+        if not p.exists():
+            p.write_text(lines)
+    cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
+                          "prediction_queue": 1_000_000},
+                 "stream": [{"source": "csv", "path": str(folder / f"s{i}.csv"), "speed": speed, "id": f"s{i}"}
+                            for i in range(streams)]})
+    per_stream = (n - clf.window) // hop + 1
+    run = PipelineRun(streams, seconds, per_stream * streams)
+    service = Service(cfg, clf)
+    counter.reset()
+    cpu0, t0 = time.process_time(), time.monotonic()
+    await service.run()
+    wall = time.monotonic() - t0
+    deadline = time.monotonic() + 10
+    while counter.count < run.windows_expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    run.cpu_percent = 100 * (time.process_time() - cpu0) / wall
+    run.rss_mb = rss_mb()
+    run.windows_received = counter.count
+    # from the first prediction received to the last: start-up (model warm-up, connecting) left out
+    run.windows_per_s = (counter.count - 1) / max(counter.last - counter.first, 1e-9)
+    lat = np.array(counter.latencies) if counter.latencies else np.zeros(1)
+    run.latency_ms_p50, run.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    run.dropped = service.publisher.dropped_predictions
+    run.overruns = sum(st.overruns for st in service.streams)
+    return run
+
+
+@contextlib.asynccontextmanager
+async def broker_for_bench(host: str | None, port: int | None) -> AsyncIterator[tuple[str, int]]:
+    if host and port:
+        yield host, port
+        return
+    with LocalMosquitto() as b:
+        yield b.host, b.port
+
+
+async def bench(streams: int, seconds: float, model: str | None, device: str, host: str | None,
+                port: int | None, ramp: list[int]) -> dict:
+    clf = Classifier.from_path(model, device)
+    logging.getLogger("daemon").setLevel(logging.WARNING)
+    logging.getLogger("eegstream").setLevel(logging.WARNING)
+    model_wps, best_batch = model_windows_per_s(clf)
+    naive_wps = naive_windows_per_s(clf)
+    result: dict = {"device": str(clf.device), "model": clf.id, "cpu_count": os.cpu_count(),
+                    "model_windows_per_s": model_wps, "model_best_batch": best_batch,
+                    "naive_windows_per_s": naive_wps}
+    with tempfile.TemporaryDirectory(prefix="eegd-bench-") as tmp:
+        async with broker_for_bench(host, port) as (h, p):
+            counter = Counter(h, p, "eegd")
+            try:
+                full = await run_pipeline(clf, h, p, Path(tmp), streams, seconds, 0.0, counter)
+                result["pipeline_windows_per_s"] = full.windows_per_s
+                result["pipeline"] = full.__dict__
+                best: PipelineRun | None = None
+                levels = []
+                for n in ramp:
+                    r = await run_pipeline(clf, h, p, Path(tmp), n, seconds, 1.0, counter)
+                    levels.append(r.__dict__)
+                    log.info("real time, %d streams: p99 %.1f ms, %d/%d windows, %d dropped, ok=%s", n,
+                             r.latency_ms_p99, r.windows_received, r.windows_expected, r.dropped, r.ok)
+                    if not r.ok:
+                        break
+                    best = r
+            finally:
+                counter.close()
+    result["realtime_ramp"] = levels
+    result["max_realtime_streams"] = best.streams if best else 0
+    at = best or PipelineRun(0, seconds, 0)
+    result.update(latency_ms_p50=at.latency_ms_p50, latency_ms_p99=at.latency_ms_p99, rss_mb=at.rss_mb,
+                  cpu_percent=at.cpu_percent)
+    return result
+
+
+def format_table(r: dict) -> str:
+    rows = [
+        ("device", r["device"]),
+        (f"model alone (best batch {r['model_best_batch']})", f"{r['model_windows_per_s']:,.0f} windows/s"),
+        ("naive, batch 1", f"{r['naive_windows_per_s']:,.0f} windows/s"),
+        (f"pipeline, {r['pipeline']['streams']} streams at full speed",
+         f"{r['pipeline_windows_per_s']:,.0f} windows/s"),
+        ("pipeline / naive", f"{r['pipeline_windows_per_s'] / max(r['naive_windows_per_s'], 1e-9):.1f} x"),
+        ("max real-time streams (p99 < 100 ms, no drop)", f"{r['max_realtime_streams']}"),
+        ("  latency p50 / p99 at that load", f"{r['latency_ms_p50']:.1f} / {r['latency_ms_p99']:.1f} ms"),
+        ("  resident memory, CPU at that load", f"{r['rss_mb']:.0f} MB, {r['cpu_percent']:.0f} %"),
+    ]
+    w = max(len(a) for a, _ in rows)
+    lines = [f"{a:<{w}}  {b}" for a, b in rows]
+    lines.append("real-time ramp: " + ", ".join(
+        f"{lv['streams']}: p99 {lv['latency_ms_p99']:.0f} ms{'' if PipelineRun(**lv).ok else ' (fails)'}"
+        for lv in r["realtime_ramp"]))
+    return "\n".join(lines)
