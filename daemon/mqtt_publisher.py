@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiomqtt
 import orjson
+import paho.mqtt.client as mqtt
 
 from daemon.config import MqttConfig
 from daemon.messages import OFFLINE, Outgoing, Topics, status_payload
@@ -102,7 +103,6 @@ class MqttPublisher:
 
     async def _send_until_closed(self, client: aiomqtt.Client) -> bool:
         """Send alerts first, then predictions; True once closing and everything is out."""
-        sent_since_yield = 0
         while True:
             if self._alerts:
                 msg = self._alerts[0]
@@ -110,22 +110,36 @@ class MqttPublisher:
                 self._alerts.popleft()  # only once acknowledged
                 self.published += 1
             elif self._predictions:
-                msg = self._predictions.popleft()
-                try:
-                    await client.publish(msg.topic, msg.encode(time.monotonic()), qos=msg.qos, retain=msg.retain)
-                except aiomqtt.MqttError:
-                    self._predictions.appendleft(msg)
-                    raise
-                self.published += 1
-                sent_since_yield += 1
-                if sent_since_yield >= 256:  # QoS 0 sends may never suspend: let the other tasks run
-                    sent_since_yield = 0
-                    await asyncio.sleep(0)
+                if self.cfg.prediction_qos == 0:
+                    self._send_qos0_burst(client)
+                    await asyncio.sleep(0)  # aiomqtt's socket writer flushes the burst; other tasks run
+                else:
+                    msg = self._predictions.popleft()
+                    try:
+                        await client.publish(msg.topic, msg.encode(time.monotonic()), qos=msg.qos, retain=msg.retain)
+                    except aiomqtt.MqttError:
+                        self._predictions.appendleft(msg)
+                        raise
+                    self.published += 1
             elif self._closing:
                 return True
             else:
                 self._wakeup.clear()
                 await self._wakeup.wait()
+
+    def _send_qos0_burst(self, client: aiomqtt.Client, burst: int = 256) -> None:
+        """Hand up to `burst` QoS 0 predictions to the MQTT client without awaiting each one: aiomqtt's publish
+        costs an event-loop round trip per message, its paho client only a queue append (about 8x the rate
+        here). Written out by aiomqtt's own socket writer; a lost connection shows up as an error code."""
+        paho = client._client  # noqa: SLF001 - aiomqtt's underlying paho client, used for this fast path only
+        now = time.monotonic()
+        for _ in range(min(burst, len(self._predictions))):
+            msg = self._predictions.popleft()
+            info = paho.publish(msg.topic, msg.encode(now), 0, False)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._predictions.appendleft(msg)
+                raise aiomqtt.MqttCodeError(info.rc, "could not publish prediction")
+            self.published += 1
 
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None:
         """Drain the queues, publish `offline`, disconnect; gives up after `timeout_s` if the broker is away."""

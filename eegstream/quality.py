@@ -13,19 +13,22 @@ ISSUE_NAMES = {NONFINITE: "nonfinite", OUT_OF_RANGE: "out_of_range", FLAT: "flat
 @dataclass(frozen=True)
 class QualityLimits:
     max_abs_uv: float = 5000.0  # beyond any EEG (the training data is clipped at ±2,047)
-    flat_uv: float = 1.0  # a channel whose window standard deviation is below this is flat (electrode off)
+    flat_uv: float = 2.0  # a channel whose window spans less than this (peak to peak) is flat (electrode off)
     gap_periods: float = 3.0  # a timestamp step longer than this many sample periods is a gap
 
 
 def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
-    """Bitmask per window (n,) of NONFINITE | OUT_OF_RANGE | FLAT over all its channels."""
+    """Bitmask per window (n,) of NONFINITE | OUT_OF_RANGE | FLAT over all its channels (two reductions)."""
     if len(windows) == 0:
         return np.zeros(0, dtype=np.uint8)
-    finite = np.isfinite(windows)
-    issues = np.where(finite.all(axis=(1, 2)), 0, NONFINITE).astype(np.uint8)
-    clean = np.where(finite, windows, 0.0)
-    issues |= np.where(np.abs(clean).max(axis=(1, 2)) > limits.max_abs_uv, OUT_OF_RANGE, 0).astype(np.uint8)
-    flat = (clean.std(axis=2) < limits.flat_uv) & finite.all(axis=2)
+    hi, lo = windows.max(axis=2), windows.min(axis=2)  # (n, channels); NaN or inf propagate into them
+    spread = hi - lo
+    finite = np.isfinite(spread)
+    issues = np.where(finite.all(axis=1), 0, NONFINITE).astype(np.uint8)
+    with np.errstate(invalid="ignore"):
+        out = (np.maximum(hi, -lo) > limits.max_abs_uv) & finite
+        flat = (spread < limits.flat_uv) & finite  # peak to peak: an electrode off gives a flat line
+    issues |= np.where(out.any(axis=1), OUT_OF_RANGE, 0).astype(np.uint8)
     issues |= np.where(flat.any(axis=1), FLAT, 0).astype(np.uint8)
     return issues
 

@@ -43,9 +43,19 @@ class RingBuffer:
         self.head += n
 
     def windows(self, starts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Windows starting at absolute indices `starts`: samples (n, channels, length), first and last timestamps."""
-        idx = (starts[:, None] + np.arange(length)) % self.capacity
-        return (self.samples[idx].transpose(0, 2, 1), self.timestamps[idx[:, 0]], self.timestamps[idx[:, -1]])
+        """Windows starting at absolute indices `starts` (evenly spaced): samples (n, channels, length) and
+        their first and last timestamps."""
+        first = int(starts[0]) % self.capacity
+        span = int(starts[-1] - starts[0]) + length
+        ends = (starts + length - 1) % self.capacity
+        if first + span <= self.capacity:  # no wrap-around: strided views, one copy
+            hop = int(starts[1] - starts[0]) if len(starts) > 1 else 1
+            view = np.lib.stride_tricks.sliding_window_view(self.samples[first : first + span], length, axis=0)
+            w = view[::hop][: len(starts)].copy()  # a copy: the ring is overwritten later
+        else:
+            idx = (starts[:, None] + np.arange(length)) % self.capacity
+            w = self.samples[idx].transpose(0, 2, 1)
+        return w, self.timestamps[starts % self.capacity], self.timestamps[ends]
 
 
 class Windower:
