@@ -106,6 +106,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["model"] = clf.id
     report["data"] = args.data
     print(format_report(report, f"{args.data} scored with {clf.id}"))
+    if args.events:
+        from daemon.event_scoring import evaluate_events, format_events
+
+        tune = [(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] if args.tune else []
+        if not args.verbose:  # one line per alert change of every session would drown the report
+            logging.getLogger("daemon").setLevel(logging.WARNING)
+        report["events"] = evaluate_events(clf, recordings, args.session_recordings, args.events_seed,
+                                           args.on_windows, args.off_windows, tune)
+        print(format_events(report["events"]))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return EXIT_OK
@@ -221,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     sp.add_argument("--device", choices=devices, default="auto")
     sp.add_argument("--rate", type=float, default=None, help="sample rate of a continuous file without timestamps")
+    sp.add_argument("--events", action="store_true",
+                    help="also score seizure events through the streaming path (sessions of joined recordings)")
+    sp.add_argument("--session-recordings", type=int, default=10, help="recordings joined into one session")
+    sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
+    sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
+    sp.add_argument("--off-windows", type=int, default=5)
+    sp.add_argument("--tune", action="store_true", help="with --events: score a grid of on/off windows too")
 
     sp = add("demo", cmd_demo, "what `make demo` runs: broker, simulated bedside streams, daemon, live console")
     sp.add_argument("--model", default=None, help="checkpoint file or bundled name (default: the shipped one)")

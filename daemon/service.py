@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -28,6 +29,19 @@ log = logging.getLogger(__name__)
 
 # Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
 SEVERITY = ("seizure", "tumor", "normal")
+
+
+class Publisher(Protocol):
+    """Where messages go: the MQTT publisher, or an in-memory sink for offline event scoring."""
+
+    published: int
+    dropped_predictions: int
+
+    def submit(self, msg: Outgoing, alert: bool = False) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
 
 
 def make_source(s: StreamConfig) -> Source:
@@ -56,7 +70,8 @@ class StreamState:
 
 
 class Service:
-    def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None) -> None:
+    def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None,
+                 publisher: Publisher | None = None) -> None:
         self.cfg = cfg
         self.classifier = classifier
         self.labels = classifier.labels
@@ -65,8 +80,8 @@ class Service:
         self.topics = Topics(cfg.mqtt.topic_prefix)
         self.streams = [StreamState(s, i, AlertState(cfg.alerts.on_windows, cfg.alerts.off_windows))
                         for i, s in enumerate(cfg.stream)]
-        self.publisher = MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
-                                                   tuple(s.id for s in cfg.stream))
+        self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
+                                                                tuple(s.id for s in cfg.stream))
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
         self.stop = asyncio.Event()

@@ -1,0 +1,225 @@
+"""Event-based scoring of the live path: labelled sessions played through the daemon's own pipeline.
+
+Sessions are built by joining the evaluation file's recordings end to end in a seeded random order,
+`per_session` recordings a session; a run of consecutive seizure recordings is one seizure event with
+known start and end. Every session is played as a CSV stream, as fast as possible, through the daemon's
+sources, ring buffers, scheduler, model and alert state (only the MQTT publisher is replaced by an
+in-memory sink). An alarm is the alert state entering `seizure`; its detection time is the end of the
+window that completed the `on_windows` run.
+
+Plain numbers: an event is detected when an alarm goes off between its first sample and 5 s after its
+last, or is already on when it begins (latency 0); latency = detection time - first sample. An alarm outside every event (and those 5 s) is a false
+alarm, counted per hour of non-seizure signal. The `timescoring` package (SzCORE event scoring, its default
+tolerances: 30 s before, 60 s after, events merged when closer than 90 s) scores the same alarm intervals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from daemon.alert_state import AlertState
+from daemon.config import parse
+from daemon.messages import Outgoing
+from daemon.service import Service
+from eegstream.labels import LABELS
+from eegstream.recorded_csv import Recording
+from models.inference import Classifier
+
+log = logging.getLogger(__name__)
+
+SEIZURE = LABELS.index("seizure")
+GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
+
+
+@dataclass
+class Session:
+    stream: str
+    duration: float
+    seizures: list[tuple[float, float]]  # (start, end) seconds on the session's clock
+
+
+@dataclass
+class Capture:
+    """The pipeline's messages for one session: predictions (t_start, t_end, label) and alarms."""
+
+    predictions: list[tuple[float, float, str]] = field(default_factory=list)
+    alerts: list[tuple[float, str]] = field(default_factory=list)  # (detection time, state)
+
+
+class CollectingSink:
+    """Stands in for the MQTT publisher: keeps what the service would publish, per stream."""
+
+    def __init__(self) -> None:
+        self.captures: dict[str, Capture] = {}
+        self.published = 0
+        self.dropped_predictions = 0
+        self._closed = asyncio.Event()
+
+    def submit(self, msg: Outgoing, alert: bool = False) -> None:
+        p = msg.payload
+        cap = self.captures.setdefault(p["stream"], Capture())
+        if msg.topic.endswith("/prediction"):
+            cap.predictions.append((p["t_start"], p["t_end"], p["label"]))
+        elif msg.topic.endswith("/alert"):
+            cap.alerts.append((cap.predictions[-1][1], p["state"]))
+        self.published += 1
+
+    async def run(self) -> None:
+        await self._closed.wait()
+
+    async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None:
+        self._closed.set()
+        await task
+
+
+def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int, folder: Path,
+                   ) -> tuple[list[Session], dict]:
+    """Write the sessions as continuous CSVs (one column `eeg`, at the recordings' rate) into `folder`."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(recordings))
+    sessions, configs = [], []
+    for k, start in enumerate(range(0, len(order), per_session)):
+        parts = [recordings[i] for i in order[start : start + per_session]]
+        rate = parts[0].rate
+        x = np.concatenate([r.samples[:, 0] for r in parts])
+        bounds = np.cumsum([0] + [r.n_samples for r in parts]) / rate
+        seizures: list[tuple[float, float]] = []
+        for r, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
+            if r.label == SEIZURE:
+                if seizures and abs(seizures[-1][1] - a) < 1e-9:
+                    seizures[-1] = (seizures[-1][0], float(b))  # consecutive seizure recordings: one event
+                else:
+                    seizures.append((float(a), float(b)))
+        stream = f"session{k}"
+        path = folder / f"{stream}.csv"
+        path.write_text("eeg\n" + "\n".join(f"{v:g}" for v in x.tolist()) + "\n")
+        sessions.append(Session(stream, float(bounds[-1]), seizures))
+        configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
+    return sessions, {"stream": configs}
+
+
+def alarms_from_predictions(cap: Capture, on_windows: int, off_windows: int) -> list[tuple[float, float]]:
+    """Seizure alarm intervals (detection time, end) from predictions, with the daemon's AlertState."""
+    state, out, opened = AlertState(on_windows, off_windows), [], None
+    for t0, t1, label in cap.predictions:
+        change = state.update(label, t0)
+        if change is None:
+            continue
+        if change.state == "seizure":
+            opened = t1
+        elif opened is not None:
+            out.append((opened, t1))
+            opened = None
+    if opened is not None:
+        out.append((opened, cap.predictions[-1][1]))
+    return out
+
+
+def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float]]]) -> dict:
+    """Plain event numbers and timescoring's, over all sessions."""
+    from timescoring import scoring
+    from timescoring.annotations import Annotation
+
+    detected, latencies, false_alarms, n_events = 0, [], 0, 0
+    total_s = sum(s.duration for s in sessions)
+    seizure_s = sum(b - a for s in sessions for a, b in s.seizures)
+    ts_tp = ts_ref = ts_fp = 0
+    fs = 10  # timescoring works on masks; 0.1 s resolution
+    for s in sessions:
+        hits = alarms.get(s.stream, [])
+        for a, b in s.seizures:
+            n_events += 1
+            # an alarm raised during the event, or already on when it began (latency 0)
+            inside = [max(d, a) for d, e in hits if d <= b + GRACE_S and e >= a]
+            if inside:
+                detected += 1
+                latencies.append(min(inside) - a)
+        false_alarms += sum(1 for d, _ in hits if not any(a <= d <= b + GRACE_S for a, b in s.seizures))
+        n = int(np.ceil(s.duration * fs))
+        ref = Annotation([(a, b) for a, b in s.seizures], fs, n)
+        hyp = Annotation([(d, min(e, s.duration)) for d, e in hits], fs, n)
+        ev = scoring.EventScoring(ref, hyp)
+        ts_tp, ts_ref, ts_fp = ts_tp + ev.tp, ts_ref + ev.refTrue, ts_fp + ev.fp
+    non_seizure_h = (total_s - seizure_s) / 3600
+    return {
+        "sessions": len(sessions), "hours": total_s / 3600, "non_seizure_hours": non_seizure_h,
+        "seizure_events": n_events, "detected": detected,
+        "sensitivity": detected / n_events if n_events else float("nan"),
+        "false_alarms": false_alarms, "false_alarms_per_hour": false_alarms / non_seizure_h,
+        "latency_s_median": float(np.median(latencies)) if latencies else float("nan"),
+        "latency_s_max": float(np.max(latencies)) if latencies else float("nan"),
+        "timescoring": {
+            "sensitivity": ts_tp / ts_ref if ts_ref else float("nan"),
+            "precision": ts_tp / (ts_tp + ts_fp) if ts_tp + ts_fp else float("nan"),
+            "false_alarms_per_hour": ts_fp / (total_s / 3600),
+            "parameters": "SzCORE defaults: toleranceStart 30 s, toleranceEnd 60 s, minOverlap 0, "
+                          "maxEventDuration 300 s, minDurationBetweenEvents 90 s",
+        },
+    }
+
+
+async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
+                        on_windows: int, off_windows: int, hop: int = 30,
+                        ) -> tuple[list[Session], dict[str, Capture]]:
+    with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
+        sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp))
+        cfg = parse({**streams, "window": {"hop": hop},
+                     "alerts": {"on_windows": on_windows, "off_windows": off_windows}})
+        sink = CollectingSink()
+        service = Service(cfg, classifier, publisher=sink)
+        log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
+                 sum(s.duration for s in sessions) / 3600)
+        await service.run()
+    return sessions, sink.captures
+
+
+def evaluate_events(classifier: Classifier, recordings: Sequence[Recording], per_session: int = 10,
+                    seed: int = 0, on_windows: int = 3, off_windows: int = 5,
+                    tune: Sequence[tuple[int, int]] = ()) -> dict:
+    """The `events` block of `eegd evaluate --json`; `tune` adds a row per (on, off) pair tried."""
+    sessions, captures = asyncio.run(play_sessions(classifier, recordings, per_session, seed, on_windows,
+                                                   off_windows))
+    live = {k: [] for k in captures}
+    for stream, cap in captures.items():  # the alarms the daemon itself published
+        opened = None
+        for t, state in cap.alerts:
+            if state == "seizure":
+                opened = t
+            elif opened is not None:
+                live[stream].append((opened, t))
+                opened = None
+        if opened is not None:
+            live[stream].append((opened, cap.predictions[-1][1]))
+    result = score(sessions, live)
+    result.update(on_windows=on_windows, off_windows=off_windows, per_session=per_session, seed=seed)
+    if tune:
+        result["tuning"] = []
+        for on, off in tune:
+            r = score(sessions, {k: alarms_from_predictions(c, on, off) for k, c in captures.items()})
+            result["tuning"].append({"on_windows": on, "off_windows": off, **{
+                k: r[k] for k in ("sensitivity", "false_alarms_per_hour", "latency_s_median", "latency_s_max")}})
+    return result
+
+
+def format_events(r: dict) -> str:
+    lines = [
+        f"events: {r['sessions']} sessions, {r['hours']:.2f} h ({r['non_seizure_hours']:.2f} h without seizure), "
+        f"{r['seizure_events']} seizure events; alerts on {r['on_windows']} / off {r['off_windows']} windows",
+        f"  sensitivity {r['sensitivity']:.3f} ({r['detected']}/{r['seizure_events']}), "
+        f"false alarms {r['false_alarms_per_hour']:.2f}/h ({r['false_alarms']}), "
+        f"latency median {r['latency_s_median']:.2f} s, max {r['latency_s_max']:.2f} s",
+        f"  timescoring (SzCORE): sensitivity {r['timescoring']['sensitivity']:.3f}, precision "
+        f"{r['timescoring']['precision']:.3f}, false alarms {r['timescoring']['false_alarms_per_hour']:.2f}/h",
+    ]
+    for t in r.get("tuning", []):
+        lines.append(f"  on {t['on_windows']:>2} off {t['off_windows']:>2}: sensitivity {t['sensitivity']:.3f}, "
+                     f"false alarms {t['false_alarms_per_hour']:.2f}/h, latency median {t['latency_s_median']:.2f} s"
+                     f" max {t['latency_s_max']:.2f} s")
+    return "\n".join(lines)

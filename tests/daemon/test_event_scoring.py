@@ -1,0 +1,50 @@
+import json
+
+from daemon.cli import main
+from daemon.event_scoring import Capture, alarms_from_predictions, build_sessions, score
+from eegstream.recorded_csv import read_uci
+from eegstream.simulator import write_uci_csv
+
+
+def test_sessions_join_recordings_with_known_seizure_boundaries(tmp_path, sim_uci):
+    recs = read_uci(sim_uci)
+    sessions, streams = build_sessions(recs, per_session=6, seed=3, folder=tmp_path)
+    assert len(sessions) == 3 and len(streams["stream"]) == 3
+    assert sum(s.duration for s in sessions) == sum(r.n_samples for r in recs) / 173.61
+    seizure_s = sum(b - a for s in sessions for a, b in s.seizures)
+    assert abs(seizure_s - 6 * 4094 / 173.61) < 1e-6  # the six seizure recordings, all of them
+    for s in sessions:
+        for a, b in s.seizures:
+            assert 0 <= a < b <= s.duration
+
+
+def test_scoring_counts_detections_false_alarms_and_latency():
+    from daemon.event_scoring import Session
+
+    sessions = [Session("s0", 3600.0, [(100.0, 130.0), (1000.0, 1020.0)])]
+    alarms = {"s0": [(101.5, 140.0), (500.0, 510.0), (990.0, 1010.0)]}  # 2nd: false; 3rd: on before the event
+    r = score(sessions, alarms)
+    assert r["seizure_events"] == 2 and r["detected"] == 2 and r["sensitivity"] == 1.0
+    assert r["false_alarms"] == 2  # 500 s, and the one raised 10 s before the second event
+    assert r["latency_s_median"] == (1.5 + 0.0) / 2 and r["latency_s_max"] == 1.5
+    assert 0 < r["timescoring"]["sensitivity"] <= 1
+
+
+def test_alarm_intervals_follow_the_alert_hysteresis():
+    cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl) for i, lbl in
+                               enumerate(["normal"] * 3 + ["seizure"] * 4 + ["normal"] * 6)])
+    assert alarms_from_predictions(cap, 3, 5) == [(5 * 0.2 + 0.7, 11 * 0.2 + 0.7)]
+
+
+def test_evaluate_events_through_the_streaming_path(tmp_path, capsys):
+    data = write_uci_csv(tmp_path / "ev.csv", recordings_per_label=3, seed=4)
+    out = tmp_path / "ev.json"
+    assert main(["evaluate", "--data", str(data), "--events", "--session-recordings", "3", "--json", str(out),
+                 "--device", "cpu"]) == 0
+    ev = json.loads(out.read_text())["events"]
+    assert ev["sessions"] == 3 and ev["seizure_events"] >= 1
+    assert ev["sensitivity"] == 1.0  # the simulated seizures are large and rhythmic
+    for k in ("false_alarms_per_hour", "latency_s_median", "latency_s_max", "timescoring"):
+        assert k in ev
+    assert 0 <= ev["latency_s_median"] <= ev["latency_s_max"] < 5
+    assert "sensitivity" in capsys.readouterr().out
