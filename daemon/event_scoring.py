@@ -10,7 +10,8 @@ window that completed the `on_windows` run.
 Plain numbers: an event is detected when an alarm goes off between its first sample and 5 s after its
 last, or is already on when it begins (latency 0); latency = detection time - first sample. An alarm
 raised outside every event (and those 5 s) is a false alarm, counted per hour of non-seizure signal.
-The `timescoring` package (SzCORE event scoring, its default tolerances: 30 s before, 60 s after, events merged when closer than 90 s) scores the same alarm intervals.
+The `timescoring` package (SzCORE event scoring, its default tolerances: 30 s before, 60 s after, events
+merged when closer than 90 s) scores the same alarm intervals.
 """
 
 from __future__ import annotations
