@@ -111,6 +111,9 @@ class MqttPublisher:
                 self.published += 1
             elif self._predictions:
                 if self.cfg.prediction_qos == 0:
+                    if client._client.want_write():  # noqa: SLF001 - the socket is not keeping up (slow broker):
+                        await asyncio.sleep(0.005)  # hold them here, where the queue is bounded and drops counted
+                        continue
                     self._send_qos0_burst(client)
                     await asyncio.sleep(0)  # aiomqtt's socket writer flushes the burst; other tasks run
                 else:

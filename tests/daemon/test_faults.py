@@ -158,3 +158,24 @@ async def test_broker_down_at_start_then_up(tmp_path, classifier):
     finally:
         sub.close()
         broker.stop()
+
+
+async def test_stalled_broker_bounds_the_queue_counts_drops_and_loses_no_alert(mosquitto, subscriber, tmp_path,
+                                                                                classifier):
+    path = write_continuous_csv(tmp_path / "st.csv", [("normal", 30), ("seizure", 30), ("normal", 60)], seed=2)
+    streams = [{"source": "csv", "path": str(path), "speed": 0, "id": f"st{i}"} for i in range(8)]
+    cfg = make_config(mosquitto, streams, tmp_path, mqtt={"prediction_queue": 500})
+    async with running(cfg, classifier) as (svc, task):
+        await asyncio.wait_for(svc.publisher.connected.wait(), 10)
+        mosquitto.proc.send_signal(signal.SIGSTOP)  # the broker hangs: accepts nothing, closes nothing
+        try:
+            await asyncio.sleep(4.0)
+            assert svc.publisher.dropped_predictions > 0  # past the bound, counted
+            assert len(svc.publisher._predictions) <= 500
+        finally:
+            mosquitto.proc.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(asyncio.shield(task), 60)
+    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 20)
+    want = expected_alerts(classifier, path)
+    for i in range(8):
+        assert dedupe([a["state"] for a in subscriber.on(f"eegd/st{i}/alert")]) == want
