@@ -96,6 +96,9 @@ async def console(host: str, port: int, prefix: str, out: TextIO, every_s: float
                 out.write(f"{p['stream']:<6} >>> ALERT STATE {p['state'].upper()} since t={p['since']:.2f}\n")
             elif topic.endswith("/status"):
                 out.write(f"daemon status: {p['state']}" + (f" (model {p['model']})" if "model" in p else "") + "\n")
+                if p["state"] == "offline":
+                    out.flush()
+                    return  # the daemon has stopped: leave before the broker goes
             out.flush()
 
 
@@ -120,7 +123,8 @@ async def run_demo(model: str | None = None, data: Path | None = SHARED_DATA, ou
             if seconds is not None:
                 asyncio.get_running_loop().call_later(seconds, service.stop.set)
             code = await daemon  # returns after SIGINT/SIGTERM (or `seconds`), having published `offline`
-            await asyncio.sleep(0.2)  # let the console print the last status
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(printer), 2.0)  # the console prints `offline` and leaves
             for t in (*replays, printer):
                 t.cancel()
             await asyncio.gather(*replays, printer, return_exceptions=True)
