@@ -14,14 +14,16 @@ from daemon.inference_engine import InferenceEngine
 
 @dataclass(slots=True)
 class WindowBatch:
-    """The windows one chunk of one stream completed: samples (n, channels, 120), first/last timestamps."""
+    """Windows one chunk completed: samples (n, channels, 120), first/last timestamps, and the stream of each
+    (one stream's chunk, or a block of streams on one clock). `resets`: streams whose signal broke before
+    these windows (their alert runs start afresh)."""
 
-    stream: int
+    streams: np.ndarray
     windows: np.ndarray
     t_start: np.ndarray
     t_end: np.ndarray
     received: float  # monotonic time the daemon received the chunk holding the last samples
-    gap: bool = False
+    resets: tuple[int, ...] = ()
 
 
 class Scheduler:

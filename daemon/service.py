@@ -18,15 +18,18 @@ from daemon.messages import Outgoing, Topics, probs_dict
 from daemon.mqtt_publisher import MqttPublisher
 from daemon.scheduler import Scheduler, WindowBatch
 from daemon.systemd_notify import Notifier
-from eegstream.csv_source import CsvSource
+from eegstream.csv_source import CsvBlockSource, CsvSource
 from eegstream.lsl_source import LslSource
 from eegstream.quality import issue_names
+from eegstream.recorded_csv import read_recordings
 from eegstream.sources import Source, SourceError
-from eegstream.stream_windows import StreamWindows, Windows
+from eegstream.stream_block import StreamBlock
+from eegstream.stream_windows import RATE_TOLERANCE, StreamWindows, Windows
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
 
+BLOCK_MIN_STREAMS = 8  # from this many paced CSV streams alike, they play as one block (one task, 2-D buffers)
 # Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
 SEVERITY = ("seizure", "tumor", "normal")
 
@@ -103,8 +106,9 @@ class Service:
                 out = sw.push(chunk.samples, chunk.timestamps, chunk.gap)
                 self.quality(st, out, float(chunk.timestamps[0]))
                 if len(out.windows) or out.broken:
-                    await self.scheduler.submit(
-                        WindowBatch(st.index, out.windows, out.t_start, out.t_end, chunk.received, out.broken))
+                    await self.scheduler.submit(WindowBatch(
+                        np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
+                        (st.index,) if out.broken else ()))
             log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
         except (SourceError, ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
             st.errors += 1
@@ -124,8 +128,10 @@ class Service:
         c["time_reversals"] += out.reversals
         c["bad_windows"] += out.bad_windows
         issues = issue_names(out.issues) + (["gap"] if out.gaps else []) + (["time_reversal"] if out.reversals else [])
-        if not issues and not len(out.windows):
-            return  # nothing new was seen: the state stands
+        if issues or len(out.windows):  # with neither, nothing new was seen: the state stands
+            self._quality_state(st, issues, t)
+
+    def _quality_state(self, st: StreamState, issues: list[str], t: float) -> None:
         if issues == st.quality_issues:
             return
         if issues:
@@ -135,14 +141,87 @@ class Service:
         st.quality_issues = issues
         self.publisher.submit(Outgoing(self.topics.quality(st.cfg.id), {
             "schema": 1, "stream": st.cfg.id, "ok": not issues, "issues": issues, "since": t,
-            "counts": dict(c), "model": self.classifier.id}, 1, True), alert=True)
+            "counts": dict(st.quality_counts), "model": self.classifier.id}, 1, True), alert=True)
+
+    # --- many CSV streams on one clock: one task, one block ---------------------------------------------
+    def plan_blocks(self) -> tuple[list[list[StreamState]], list[StreamState]]:
+        """Paced CSV streams with the same speed, loop and rate setting are candidates to play as a block."""
+        groups: dict[tuple, list[StreamState]] = {}
+        singles = []
+        for st in self.streams:
+            c = st.cfg
+            if c.source == "csv" and c.speed > 0 and not c.channels:
+                groups.setdefault((c.speed, c.loop, c.rate), []).append(st)
+            else:
+                singles.append(st)
+        blocks = [g for g in groups.values() if len(g) >= BLOCK_MIN_STREAMS]
+        singles += [st for g in groups.values() if len(g) < BLOCK_MIN_STREAMS for st in g]
+        return blocks, singles
+
+    async def pump_block(self, group: list[StreamState]) -> None:
+        """Open the files; those that share length and rate (single channel, no timestamp column, at the model's
+        rate) play as one block; any other plays as a stream of its own."""
+        recs = await asyncio.gather(*(asyncio.to_thread(read_recordings, st.cfg.path, st.cfg.rate) for st in group),
+                                    return_exceptions=True)
+        parts: dict[tuple, list[tuple[StreamState, np.ndarray]]] = {}
+        alone = []
+        for st, r in zip(group, recs, strict=True):
+            if isinstance(r, Exception) or len(r) != 1 or r[0].samples.shape[1] != 1 or r[0].timestamps is not None \
+                    or abs(r[0].rate / self.model_rate - 1) > RATE_TOLERANCE:
+                alone.append(st)
+            else:
+                parts.setdefault((r[0].n_samples, r[0].rate), []).append((st, r[0].samples[:, 0]))
+        tasks = [self.pump(st) for st in alone]
+        for (_, rate), members in parts.items():
+            if len(members) < 2:
+                tasks += [self.pump(st) for st, _ in members]
+            else:
+                tasks.append(self._play_block([m[0] for m in members], np.stack([m[1] for m in members]), rate))
+        await asyncio.gather(*tasks)
+
+    async def _play_block(self, states: list[StreamState], samples: np.ndarray, rate: float) -> None:
+        c = states[0].cfg
+        idx = np.array([st.index for st in states])
+        for st in states:
+            st.channels = ("eeg",)
+        block = StreamBlock(len(states), self.classifier.window, self.cfg.window.hop, self.cfg.quality)
+        flagged: set[int] = set()
+        log.info("%d csv streams play as one block (%d samples each, %.2f Hz)", len(states), samples.shape[1], rate)
+        try:
+            async for chunk in CsvBlockSource(samples, rate, c.speed, c.loop).chunks():
+                out = block.push(chunk.samples, chunk.timestamps)
+                n_win = len(out.t_start)
+                if not n_win:
+                    continue
+                good = out.issues == 0
+                resets: tuple[int, ...] = ()
+                if not good.all() or flagged:
+                    resets = self._block_quality(states, out.issues, flagged, float(chunk.timestamps[0]))
+                await self.scheduler.submit(WindowBatch(
+                    np.repeat(idx, n_win)[good.ravel()], out.windows[good][:, None, :],
+                    np.tile(out.t_start, len(states))[good.ravel()], np.tile(out.t_end, len(states))[good.ravel()],
+                    chunk.received, resets))
+        finally:
+            for st in states:
+                st.ended = True
+
+    def _block_quality(self, states: list[StreamState], issues: np.ndarray, flagged: set[int], t: float,
+                       ) -> tuple[int, ...]:
+        """Quality bookkeeping for the streams of a block whose windows had problems (or just recovered)."""
+        bad_rows = set(np.flatnonzero((issues != 0).any(axis=1)).tolist())
+        for row in bad_rows | flagged:
+            st = states[row]
+            st.quality_counts["bad_windows"] += int((issues[row] != 0).sum())
+            self._quality_state(st, issue_names(int(np.bitwise_or.reduce(issues[row]))), t)
+        flagged.clear()
+        flagged.update(bad_rows)
+        return tuple(states[row].index for row in bad_rows)
 
     # --- model results -> alert state -> publisher ----------------------------------------------------------
     def deliver(self, b: WindowBatch, probs: np.ndarray) -> None:
-        """probs (n_windows, channels, labels) for one stream's batch: publish predictions and alert changes."""
-        st = self.streams[b.stream]
-        if b.gap:
-            st.alert.reset_run()
+        """probs (n_windows, channels, labels): publish each window's prediction and its stream's alert changes."""
+        for i in b.resets:
+            self.streams[i].alert.reset_run()
         if len(probs) == 0:
             return
         ch_label = probs.argmax(axis=2)  # (n, ch)
@@ -154,14 +233,18 @@ class Service:
             p_label = np.take_along_axis(probs, stream_label[:, None, None], axis=2)[..., 0]  # (n, ch)
             pick = np.where(ch_label == stream_label[:, None], p_label, -1.0).argmax(axis=1)
             stream_probs = probs[rows, pick]
-        topic = self.topics.prediction(st.cfg.id)
         qos = self.cfg.mqtt.prediction_qos
+        labels = [self.labels[k] for k in stream_label.tolist()]
+        t_start, t_end = b.t_start.tolist(), b.t_end.tolist()
+        p_list = stream_probs.tolist()
+        streams = b.streams.tolist()
         for i in range(len(probs)):
-            label = self.labels[stream_label[i]]
+            st = self.streams[streams[i]]
+            label = labels[i]
+            probs_i = dict(zip(self.labels, p_list[i], strict=True))
             payload = {
-                "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": float(b.t_start[i]),
-                "t_end": float(b.t_end[i]), "label": label, "probs": probs_dict(self.labels, stream_probs[i]),
-                "model": self.classifier.id,
+                "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": t_start[i], "t_end": t_end[i],
+                "label": label, "probs": probs_i, "model": self.classifier.id,
             }
             if probs.shape[1] > 1:
                 payload["channels"] = {
@@ -169,14 +252,14 @@ class Service:
                     for c, name in enumerate(st.channels)
                 }
             st.seq += 1
-            self.publisher.submit(Outgoing(topic, payload, qos, False, b.received))
-            change = st.alert.update(label, float(b.t_start[i]))
+            self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))
+            change = st.alert.update(label, t_start[i])
             if change:
                 st.alerts += 1
                 log.info("stream %s: alert state %s since %.3f", st.cfg.id, change.state, change.since)
                 self.publisher.submit(Outgoing(self.topics.alert(st.cfg.id), {
                     "schema": 1, "stream": st.cfg.id, "state": change.state, "since": change.since,
-                    "probs": payload["probs"], "model": self.classifier.id}, 1, True), alert=True)
+                    "probs": probs_i, "model": self.classifier.id}, 1, True), alert=True)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -188,7 +271,9 @@ class Service:
             async with asyncio.TaskGroup() as tg:
                 pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
                 sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
-                pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in self.streams]
+                blocks, singles = self.plan_blocks()
+                pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
+                pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
                 watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
                 self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
                 stop_wait = asyncio.ensure_future(self.stop.wait())

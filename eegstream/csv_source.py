@@ -44,6 +44,43 @@ def select_channels(available: tuple[str, ...], wanted: tuple[str, ...] | None, 
     return [available.index(c) for c in wanted]
 
 
+async def paced(t: np.ndarray, rate: float, speed: float, loop: bool) -> AsyncIterator[tuple[slice, np.ndarray]]:
+    """Slices of a recording with timestamps `t` and their timestamps, released on time: `speed` x real time
+    (0: as fast as possible, yielding to the event loop between chunks); `loop` starts again with the clock
+    going on."""
+    n = len(t)
+    span = (t[-1] - t[0]) + 1.0 / rate  # one pass of the file on its own clock
+    step = FAST_CHUNK if speed <= 0 else max(1, int(round(rate * speed * PACED_CHUNK_S)))
+    offset = 0.0
+    wall0 = time.monotonic()
+    while True:
+        for i in range(0, n, step):
+            ts = t[i : i + step] + offset
+            if speed > 0:
+                delay = wall0 + (ts[-1] - t[0]) / speed - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            else:
+                await asyncio.sleep(0)
+            yield slice(i, min(i + step, n)), ts
+        if not loop:
+            return
+        offset += span
+
+
+class CsvBlockSource:
+    """Single-channel recordings of one length and rate (no timestamp column), played together on one clock:
+    one task and one (n_streams, n) chunk per tick instead of one task per file."""
+
+    def __init__(self, samples: np.ndarray, rate: float, speed: float, loop: bool) -> None:
+        self.samples, self.rate, self.speed, self.loop = samples, rate, speed, loop
+        self.times = np.arange(samples.shape[1]) / rate
+
+    async def chunks(self) -> AsyncIterator[Chunk]:
+        async for sl, ts in paced(self.times, self.rate, self.speed, self.loop):
+            yield Chunk(timestamps=ts, samples=self.samples[:, sl], received=time.monotonic())
+
+
 class CsvSource:
     """Plays a CSV file; `speed` 1.0 is real time, 0 as fast as possible; `loop` restarts it with the clock going on."""
 
@@ -75,27 +112,11 @@ class CsvSource:
 
     async def chunks(self) -> AsyncIterator[Chunk]:
         assert self._samples is not None and self._times is not None, "open() first"
-        x, t = self._samples, self._times
-        span = (t[-1] - t[0]) + (1.0 / self.info.rate)  # one pass of the file on its own clock
-        step = FAST_CHUNK if self.speed <= 0 else max(1, int(round(self.info.rate * self.speed * PACED_CHUNK_S)))
-        offset = 0.0
-        wall0 = time.monotonic()
-        while True:
-            for i in range(0, len(x), step):
-                ts = t[i : i + step] + offset
-                if self.speed > 0:
-                    due = wall0 + (ts[-1] - t[0]) / self.speed
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                else:
-                    await asyncio.sleep(0)  # let the rest of the service run between chunks
-                yield Chunk(timestamps=ts, samples=x[i : i + step], received=time.monotonic())
-            if self._late_error is not None:
+        x = self._samples
+        async for sl, ts in paced(self._times, self.info.rate, self.speed, self.loop):
+            yield Chunk(timestamps=ts, samples=x[sl], received=time.monotonic())
+            if self._late_error is not None and sl.stop >= len(x):
                 raise SourceError(f"{self._late_error} (the {len(x)} samples before it were played)")
-            if not self.loop:
-                return
-            offset += span
 
     async def close(self) -> None:
         return None
