@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 
 from daemon.config import MqttConfig
 from daemon.messages import OFFLINE, Outgoing, Topics, status_payload
+from daemon.mqtt_packets import frame_publishes
 
 log = logging.getLogger(__name__)
 
@@ -130,19 +131,25 @@ class MqttPublisher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
 
-    def _send_qos0_burst(self, client: aiomqtt.Client, burst: int = 256) -> None:
-        """Hand up to `burst` QoS 0 predictions to the MQTT client without awaiting each one: aiomqtt's publish
-        costs an event-loop round trip per message, its paho client only a queue append (about 8x the rate
-        here). Written out by aiomqtt's own socket writer; a lost connection shows up as an error code."""
+    def _send_qos0_burst(self, client: aiomqtt.Client, burst: int = 1024) -> None:
+        """Hand up to `burst` QoS 0 predictions to the MQTT client at once. aiomqtt's publish costs an event-loop
+        round trip per message and paho's ~35 µs of bookkeeping per message; framed here into one buffer and
+        queued on aiomqtt's paho client as one write, they cost a few µs each. The connection, its socket writer
+        and error handling stay paho's; a client without that queue gets one publish per message."""
         paho = client._client  # noqa: SLF001 - aiomqtt's underlying paho client, used for this fast path only
         now = time.monotonic()
-        for _ in range(min(burst, len(self._predictions))):
-            msg = self._predictions.popleft()
-            info = paho.publish(msg.topic, msg.encode(now), 0, False)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                self._predictions.appendleft(msg)
-                raise aiomqtt.MqttCodeError(info.rc, "could not publish prediction")
-            self.published += 1
+        msgs = [self._predictions.popleft() for _ in range(min(burst, len(self._predictions)))]
+        if not paho.is_connected():
+            self._predictions.extendleft(reversed(msgs))
+            raise aiomqtt.MqttCodeError(mqtt.MQTT_ERR_NO_CONN, "could not publish predictions")
+        queue = getattr(paho, "_packet_queue", None)
+        if queue is not None:
+            packet = frame_publishes((m.topic.encode(), m.encode(now)) for m in msgs)
+            queue(mqtt.PUBLISH, packet, 0, 0, mqtt.MQTTMessageInfo(0))
+        else:  # pragma: no cover - another paho
+            for m in msgs:
+                paho.publish(m.topic, m.encode(now), 0, False)
+        self.published += len(msgs)
 
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None:
         """Drain the queues, publish `offline`, disconnect; gives up after `timeout_s` if the broker is away."""

@@ -52,6 +52,7 @@ class LslSource:
         self._buf: np.ndarray | None = None
         self._cols: list[int] = []
         self._correction = 0.0
+        self._correction_task: asyncio.Task[float] | None = None  # a time_correction() running in a thread
         self.reconnects = 0
 
     async def _resolve(self) -> pylsl.StreamInfo:
@@ -89,7 +90,6 @@ class LslSource:
 
     async def chunks(self) -> AsyncIterator[Chunk]:
         gap = False
-        correction_task: asyncio.Task[float] | None = None
         while True:
             if self._inlet is None:
                 info = await self._connect()
@@ -103,17 +103,9 @@ class LslSource:
                                                   as_numpy=True)
             except LostError:
                 log.warning("lsl %s: stream lost, re-resolving", self.pred)
-                self._drop_inlet()
+                await self._drop_inlet()
                 continue
-            if correction_task is not None and correction_task.done():
-                try:
-                    self._correction = correction_task.result()
-                except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the last offset
-                    log.debug("lsl %s: time correction failed: %s", self.pred, exc)
-                correction_task = None
-            if correction_task is None and time.monotonic() - self._corrected_at > self.correction_every_s:
-                self._corrected_at = time.monotonic()
-                correction_task = asyncio.create_task(asyncio.to_thread(self._inlet.time_correction, 2.0))
+            self._refresh_correction()
             if len(ts) == 0:
                 await asyncio.sleep(self.poll_s)
                 continue
@@ -121,7 +113,24 @@ class LslSource:
                         received=time.monotonic(), gap=gap)
             gap = False
 
-    def _drop_inlet(self) -> None:
+    def _refresh_correction(self) -> None:
+        """Every `correction_every_s`, re-estimate the clock offset in a thread; pick the result up when done."""
+        task = self._correction_task
+        if task is not None and task.done():
+            try:
+                self._correction = task.result()
+            except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the last offset
+                log.debug("lsl %s: time correction failed: %s", self.pred, exc)
+            self._correction_task = task = None
+        if task is None and self._inlet is not None and time.monotonic() - self._corrected_at > self.correction_every_s:
+            self._corrected_at = time.monotonic()
+            self._correction_task = asyncio.ensure_future(asyncio.to_thread(self._inlet.time_correction, 2.0))
+
+    async def _drop_inlet(self) -> None:
+        """Close the inlet, but never while a thread still uses it (liblsl would crash)."""
+        if self._correction_task is not None:
+            await asyncio.gather(self._correction_task, return_exceptions=True)
+            self._correction_task = None
         if self._inlet is not None:
             try:
                 self._inlet.close_stream()
@@ -130,4 +139,4 @@ class LslSource:
         self._inlet = None
 
     async def close(self) -> None:
-        self._drop_inlet()
+        await self._drop_inlet()

@@ -40,6 +40,11 @@ class Collector:
         with self._lock:
             return [p for t, p, _ in self.messages if t.endswith(suffix)]
 
+    def status(self, prefix: str = "eegd") -> str | None:
+        """The daemon's last status state seen, or None."""
+        seen = self.on(f"{prefix}/status")
+        return seen[-1]["state"] if seen else None
+
     def wait_for(self, predicate, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while not predicate(self):

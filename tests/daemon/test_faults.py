@@ -47,7 +47,7 @@ async def test_every_alert_is_delivered_across_a_broker_restart(tmp_path, classi
             assert not svc.publisher.connected.is_set()
             broker.start()  # and comes back on the same port
             await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: s.on("eegd/status") and s.on("eegd/status")[-1]["state"] == "offline", 15)
+        sub.wait_for(lambda s: s.status() == "offline", 15)
         want = expected_alerts(classifier, path)
         assert want == ["normal", "seizure", "normal", "seizure", "normal"]
         assert dedupe([a["state"] for a in sub.on("ward/alert")]) == want
@@ -71,7 +71,7 @@ def test_sigterm_drains_publishes_and_goes_offline(mosquitto, subscriber, tmp_pa
         proc.kill()
     err = proc.stderr.read()
     assert "received SIGTERM" in err and "Traceback" not in err
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 5)
+    subscriber.wait_for(lambda s: s.status() == "offline", 5)
     seqs = [p["seq"] for p in subscriber.on("loop/prediction")]
     assert seqs == list(range(len(seqs)))
 
@@ -116,7 +116,7 @@ async def test_csv_malformed_half_way_ends_that_stream_only(mosquitto, subscribe
                                   {"source": "csv", "path": str(bad), "speed": 0}], tmp_path)
     async with running(cfg, classifier) as (svc, task):
         await asyncio.wait_for(asyncio.shield(task), 30)
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 10)
+    subscriber.wait_for(lambda s: s.status() == "offline", 10)
     assert len(subscriber.on("eegd/good/prediction")) == (len(rows) - 1 - 120) // 30 + 1
     assert len(subscriber.on("eegd/bad/prediction")) == (399 - 120) // 30 + 1  # the rows before the fault
     assert svc.streams[1].errors == 1 and svc.streams[0].errors == 0
@@ -151,7 +151,7 @@ async def test_broker_down_at_start_then_up(tmp_path, classifier):
             assert not svc.publisher.connected.is_set() and not task.done()
             broker.start()
             await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: s.on("eegd/status") and s.on("eegd/status")[-1]["state"] == "offline", 10)
+        sub.wait_for(lambda s: s.status() == "offline", 10)
         # every window classified while the broker was away was queued and published once it came
         n = (int(round(4 * 173.61)) - 120) // 30 + 1
         assert [p["seq"] for p in sub.on("late/prediction")] == list(range(n))
@@ -175,7 +175,7 @@ async def test_stalled_broker_bounds_the_queue_counts_drops_and_loses_no_alert(m
         finally:
             mosquitto.proc.send_signal(signal.SIGCONT)
         await asyncio.wait_for(asyncio.shield(task), 60)
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 20)
+    subscriber.wait_for(lambda s: s.status() == "offline", 20)
     want = expected_alerts(classifier, path)
     for i in range(8):
         assert dedupe([a["state"] for a in subscriber.on(f"eegd/st{i}/alert")]) == want

@@ -58,7 +58,7 @@ async def test_username_and_password_file(tmp_path, short_csv, classifier):
                           mqtt={"username": "eegd", "password_file": "mqtt.password"})
         async with running(cfg, classifier) as (svc, task):
             await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.on("eegd/status")[-1]["state"] == "offline")
+        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.status() == "offline")
     finally:
         sub.close()
         broker.stop()
@@ -79,7 +79,7 @@ async def test_tls_with_ca_and_client_certificate(tmp_path, certs, short_csv, cl
                           mqtt={"tls_ca": tls["ca_certs"], "tls_cert": tls["certfile"], "tls_key": tls["keyfile"]})
         async with running(cfg, classifier) as (svc, task):
             await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.on("eegd/status")[-1]["state"] == "offline")
+        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.status() == "offline")
     finally:
         sub.close()
         broker.stop()

@@ -27,7 +27,7 @@ async def test_many_paced_csv_streams_play_as_one_block_with_the_same_results(mo
         blocks, singles = svc.plan_blocks()
         assert len(blocks) == 1 and len(blocks[0]) == 11 and not singles
         await asyncio.wait_for(asyncio.shield(task), 60)
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 10)
+    subscriber.wait_for(lambda s: s.status() == "offline", 10)
     for p in paths:
         preds = subscriber.on(f"eegd/{p.stem}/prediction")
         assert [q["seq"] for q in preds] == list(range(len(preds)))

@@ -24,7 +24,7 @@ async def test_finite_csv_stream_publishes_every_window_then_goes_offline(mosqui
         await asyncio.wait_for(asyncio.shield(task), 60)  # ends by itself when the file is played
     rec = read_continuous(session_csv)
     n_windows = (rec.n_samples - 120) // 30 + 1
-    subscriber.wait_for(lambda s: s.on("eegd/status") and s.on("eegd/status")[-1]["state"] == "offline", 10)
+    subscriber.wait_for(lambda s: s.status() == "offline", 10)
     preds = subscriber.on("eegd/bed7/prediction")
     assert [p["seq"] for p in preds] == list(range(n_windows))
     p = preds[0]
@@ -51,7 +51,7 @@ async def test_published_probabilities_equal_the_offline_model(mosquitto, subscr
                       tmp_path, window={"hop": 17})
     async with running(cfg, classifier) as (svc, task):
         await asyncio.wait_for(asyncio.shield(task), 60)
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 10)
+    subscriber.wait_for(lambda s: s.status() == "offline", 10)
     preds = subscriber.on("eegd/parity/prediction")
     offline = classifier.predict_proba(recording_windows(read_continuous(session_csv), hop=17))
     published = np.array([[p["probs"][k] for k in ("seizure", "tumor", "normal")] for p in preds])
@@ -71,7 +71,7 @@ async def test_multichannel_stream_labels_each_channel(mosquitto, subscriber, tm
     cfg = make_config(mosquitto, [{"source": "csv", "path": str(path), "speed": 0}], tmp_path)
     async with running(cfg, classifier) as (svc, task):
         await asyncio.wait_for(asyncio.shield(task), 60)
-    subscriber.wait_for(lambda s: s.on("eegd/status")[-1]["state"] == "offline", 10)
+    subscriber.wait_for(lambda s: s.status() == "offline", 10)
     preds = subscriber.on("eegd/two/prediction")
     assert len(preds) == (int(round(5 * 173.61)) - 120) // 30 + 1
     for p in preds:
