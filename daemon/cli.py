@@ -111,7 +111,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         tune = [(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] if args.tune else []
         if not args.verbose:  # one line per alert change of every session would drown the report
-            logging.getLogger("daemon").setLevel(logging.WARNING)
+            for name in ("daemon", "eegstream"):
+                logging.getLogger(name).setLevel(logging.WARNING)
         report["events"] = evaluate_events(clf, recordings, args.session_recordings, args.events_seed,
                                            args.on_windows, args.off_windows, tune)
         print(format_events(report["events"]))

@@ -18,7 +18,7 @@ from models.networks import build
 
 FORMAT = "eegd-checkpoint/1"
 BUNDLED_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_NAME = "seed_lstm"
+DEFAULT_NAME = "conv_lstm"  # the seed recipe stays selectable as "seed_lstm"
 
 
 class CheckpointError(ValueError):

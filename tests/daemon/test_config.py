@@ -52,3 +52,10 @@ def test_lsl_stream_id_defaults_to_source_id(tmp_path):
 def test_bad_config_error_names_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load(write(tmp_path, text))
+
+
+def test_shipped_example_config_is_valid():
+    from pathlib import Path
+
+    cfg = load(Path(__file__).resolve().parents[2] / "systemd" / "eegd.toml.example")
+    assert cfg.alerts.on_windows == 8 and cfg.stream[0].id == "bed1"

@@ -73,7 +73,9 @@ def test_missing_checkpoint_names_the_path(tmp_path):
         load(tmp_path / "nope.safetensors")
 
 
-def test_bundled_default_checkpoint_loads_by_name():
+def test_bundled_checkpoints_load_by_name_and_the_default_is_conv_lstm():
     default = load(None)
-    assert load("seed_lstm").id == default.id
-    assert default.data_sha256  # trained by `eegd train` on a known file
+    assert load("conv_lstm").id == default.id and default.architecture == "conv_lstm"
+    seed = load("seed_lstm")
+    assert seed.architecture == "seed_lstm" and seed.id != default.id
+    assert default.data_sha256 == seed.data_sha256  # both trained by `eegd train` on the same file
