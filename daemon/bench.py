@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import resource
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import orjson
-import paho.mqtt.client as mqtt
 
+from daemon.bench_subscriber import count_predictions
 from daemon.broker import LocalMosquitto
 from daemon.config import parse
 from daemon.service import Service
@@ -54,39 +53,28 @@ def naive_windows_per_s(clf: Classifier, seconds: float = 1.0) -> float:
 
 
 class Counter:
-    """A paho subscriber on the prediction topics counting messages and collecting latencies."""
+    """A subscriber in its own process (so it does not share the daemon's interpreter lock), counting the
+    prediction messages the broker delivers and collecting their `latency_ms`."""
 
     def __init__(self, host: str, port: int, prefix: str) -> None:
-        self.count = 0
-        self.latencies: list[float] = []
-        self.first = self.last = 0.0
-        self._lock = threading.Lock()
-        ready = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"eegd-bench-{uuid.uuid4().hex[:6]}")
-        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/+/prediction", qos=0)
-        self.client.on_subscribe = lambda *_: ready.set()
-        self.client.on_message = self._on_message
-        self.client.connect(host, port)
-        self.client.loop_start()
-        if not ready.wait(10):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=count_predictions, args=(host, port, prefix, child), daemon=True)
+        self._proc.start()
+        if not self._conn.poll(30) or self._conn.recv() != "ready":
             raise RuntimeError("bench subscriber could not subscribe")
 
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        lat = orjson.loads(msg.payload)["latency_ms"]
-        with self._lock:
-            self.count += 1
-            self.latencies.append(lat)
-            self.last = time.monotonic()
-            if self.count == 1:
-                self.first = self.last
+    def stats(self) -> dict:
+        self._conn.send("stats")
+        return self._conn.recv()
 
     def reset(self) -> None:
-        with self._lock:
-            self.count, self.latencies = 0, []
+        self._conn.send("reset")
+        self._conn.recv()
 
     def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+        self._conn.send("stop")
+        self._proc.join(5)
 
 
 @dataclass
@@ -140,15 +128,17 @@ async def run_pipeline(clf: Classifier, host: str, port: int, folder: Path, stre
     cpu0, t0 = time.process_time(), time.monotonic()
     await service.run()
     wall = time.monotonic() - t0
-    deadline = time.monotonic() + 10
-    while counter.count < run.windows_expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
     run.cpu_percent = 100 * (time.process_time() - cpu0) / wall
     run.rss_mb = rss_mb()
-    run.windows_received = counter.count
+    deadline = time.monotonic() + 10
+    stats = counter.stats()
+    while stats["count"] < run.windows_expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        stats = counter.stats()
+    run.windows_received = stats["count"]
     # from the first prediction received to the last: start-up (model warm-up, connecting) left out
-    run.windows_per_s = (counter.count - 1) / max(counter.last - counter.first, 1e-9)
-    lat = np.array(counter.latencies) if counter.latencies else np.zeros(1)
+    run.windows_per_s = (stats["count"] - 1) / max(stats["last"] - stats["first"], 1e-9)
+    lat = np.array(stats["lat"]) if stats["lat"] else np.zeros(1)
     run.latency_ms_p50, run.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
     run.dropped = service.publisher.dropped_predictions
     run.overruns = sum(st.overruns for st in service.streams)
