@@ -33,6 +33,19 @@ def short_csv(tmp_path):
     return write_continuous_csv(tmp_path / "sec.csv", [("normal", 3)], seed=1)
 
 
+async def refused_then_accepted(broker, sub, csv, tmp_path, classifier, refused: dict, accepted: dict):
+    """With `refused` MQTT settings the daemon keeps running and retrying; with `accepted` it publishes."""
+    bad = make_config(broker, [{"source": "csv", "path": str(csv), "loop": True}], tmp_path,
+                      mqtt={**refused, "drain_timeout_s": 0.5})
+    async with running(bad, classifier) as (svc, _):
+        await asyncio.sleep(1.5)
+        assert not svc.publisher.connected.is_set()
+    cfg = make_config(broker, [{"source": "csv", "path": str(csv), "speed": 0}], tmp_path, mqtt=accepted)
+    async with running(cfg, classifier) as (svc, task):
+        await asyncio.wait_for(asyncio.shield(task), 30)
+    sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.status() == "offline")
+
+
 def secured_broker(extra_conf):
     if not LocalMosquitto.available():
         pytest.skip("mosquitto is not installed")
@@ -49,16 +62,9 @@ async def test_username_and_password_file(tmp_path, short_csv, classifier):
     (tmp_path / "wrong.password").write_text("guess\n")
     sub = Collector(broker.host, broker.port, username="reader", password="r")
     try:
-        bad = make_config(broker, [{"source": "csv", "path": str(short_csv), "loop": True}], tmp_path,
-                          mqtt={"username": "eegd", "password_file": "wrong.password", "drain_timeout_s": 0.5})
-        async with running(bad, classifier) as (svc, _):
-            await asyncio.sleep(1.5)
-            assert not svc.publisher.connected.is_set()  # refused, still retrying, still running
-        cfg = make_config(broker, [{"source": "csv", "path": str(short_csv), "speed": 0}], tmp_path,
-                          mqtt={"username": "eegd", "password_file": "mqtt.password"})
-        async with running(cfg, classifier) as (svc, task):
-            await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.status() == "offline")
+        await refused_then_accepted(broker, sub, short_csv, tmp_path, classifier,
+                                    refused={"username": "eegd", "password_file": "wrong.password"},
+                                    accepted={"username": "eegd", "password_file": "mqtt.password"})
     finally:
         sub.close()
         broker.stop()
@@ -69,17 +75,10 @@ async def test_tls_with_ca_and_client_certificate(tmp_path, certs, short_csv, cl
                             "require_certificate true\nuse_identity_as_username true\nallow_anonymous false\n")
     tls = {"ca_certs": f"{certs}/ca.crt", "certfile": f"{certs}/client.crt", "keyfile": f"{certs}/client.key"}
     sub = Collector(broker.host, broker.port, tls=tls)
-    try:
-        no_cert = make_config(broker, [{"source": "csv", "path": str(short_csv), "loop": True}], tmp_path,
-                              mqtt={"tls_ca": f"{certs}/ca.crt", "drain_timeout_s": 0.5})
-        async with running(no_cert, classifier) as (svc, _):
-            await asyncio.sleep(1.5)
-            assert not svc.publisher.connected.is_set()  # the broker requires a client certificate
-        cfg = make_config(broker, [{"source": "csv", "path": str(short_csv), "speed": 0}], tmp_path,
-                          mqtt={"tls_ca": tls["ca_certs"], "tls_cert": tls["certfile"], "tls_key": tls["keyfile"]})
-        async with running(cfg, classifier) as (svc, task):
-            await asyncio.wait_for(asyncio.shield(task), 30)
-        sub.wait_for(lambda s: len(s.on("sec/prediction")) > 0 and s.status() == "offline")
+    try:  # without a client certificate the broker refuses the daemon
+        await refused_then_accepted(broker, sub, short_csv, tmp_path, classifier, refused={"tls_ca": tls["ca_certs"]},
+                                    accepted={"tls_ca": tls["ca_certs"], "tls_cert": tls["certfile"],
+                                              "tls_key": tls["keyfile"]})
     finally:
         sub.close()
         broker.stop()
