@@ -66,7 +66,6 @@ class StreamState:
     alerts: int = 0
     errors: int = 0
     overruns: int = 0
-    ended: bool = False
     quality_issues: list[str] = field(default_factory=list)
     quality_counts: dict[str, int] = field(
         default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0})
@@ -117,7 +116,6 @@ class Service:
             st.errors += 1
             log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
-            st.ended = True
             st.overruns = sw.buffer.overruns if sw else 0
             await source.close()
 
@@ -187,23 +185,19 @@ class Service:
         block = StreamBlock(len(states), self.classifier.window, self.cfg.window.hop, self.cfg.quality)
         flagged: set[int] = set()
         log.info("%d csv streams play as one block (%d samples each, %.2f Hz)", len(states), samples.shape[1], rate)
-        try:
-            async for chunk in CsvBlockSource(samples, rate, c.speed, c.loop).chunks():
-                out = block.push(chunk.samples, chunk.timestamps)
-                n_win = len(out.t_start)
-                if not n_win:
-                    continue
-                good = out.issues == 0
-                resets: tuple[int, ...] = ()
-                if not good.all() or flagged:
-                    resets = self._block_quality(states, out.issues, flagged, float(chunk.timestamps[0]))
-                await self.scheduler.submit(WindowBatch(
-                    np.repeat(idx, n_win)[good.ravel()], out.windows[good][:, None, :],
-                    np.tile(out.t_start, len(states))[good.ravel()], np.tile(out.t_end, len(states))[good.ravel()],
-                    chunk.received, resets))
-        finally:
-            for st in states:
-                st.ended = True
+        async for chunk in CsvBlockSource(samples, rate, c.speed, c.loop).chunks():
+            out = block.push(chunk.samples, chunk.timestamps)
+            n_win = len(out.t_start)
+            if not n_win:
+                continue
+            good = out.issues == 0
+            resets: tuple[int, ...] = ()
+            if not good.all() or flagged:
+                resets = self._block_quality(states, out.issues, flagged, float(chunk.timestamps[0]))
+            await self.scheduler.submit(WindowBatch(
+                np.repeat(idx, n_win)[good.ravel()], out.windows[good][:, None, :],
+                np.tile(out.t_start, len(states))[good.ravel()], np.tile(out.t_end, len(states))[good.ravel()],
+                chunk.received, resets))
 
     def _block_quality(self, states: list[StreamState], issues: np.ndarray, flagged: set[int], t: float,
                        ) -> tuple[int, ...]:
