@@ -58,3 +58,20 @@ async def test_vanished_outlet_is_re_resolved_and_the_gap_is_not_bridged(mosquit
     # no window mixes samples from before and after the outage
     assert all(p["t_start"] > t_back - 0.5 for p in after)
     assert after[0]["t_start"] - preds[before - 1]["t_end"] > 1.5
+
+
+async def test_irregular_rate_stream_is_refused_and_the_others_go_on(mosquitto, subscriber, classifier, tmp_path,
+                                                                     caplog):
+    import uuid
+
+    sid = f"eegd-test-{uuid.uuid4().hex}"
+    irregular = pylsl.StreamOutlet(pylsl.StreamInfo("Irr", "EEG", 1, pylsl.IRREGULAR_RATE, "float32", sid))
+    good = Device("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": sid, "id": "irr"},
+                                  {"source": "lsl", "source_id": good.source_id, "id": "ok"}], tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        await good.play(3.0)
+        subscriber.wait_for(lambda s: len(s.on("ok/prediction")) >= 5, 10)
+    assert svc.streams[0].errors == 1 and not subscriber.on("irr/prediction")
+    assert "stream irr: lsl source_id=" in caplog.text and "irregular sampling rate" in caplog.text
+    del irregular
