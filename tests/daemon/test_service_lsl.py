@@ -50,7 +50,10 @@ async def test_vanished_outlet_is_re_resolved_and_the_gap_is_not_bridged(mosquit
         before = len(subscriber.on("flaky/prediction"))
         back = Device("normal", source_id=dev.source_id)
         t_back = pylsl.local_clock()
-        await back.play(4.0)
+        play = asyncio.ensure_future(back.play(4.0))
+        # reconnected and classifying again within 5 s of the device's return
+        await asyncio.to_thread(subscriber.wait_for, lambda s: len(s.on("flaky/prediction")) > before, 5)
+        await play
         subscriber.wait_for(lambda s: len(s.on("flaky/prediction")) >= before + 5, 10)
     preds = subscriber.on("eegd/flaky/prediction")
     assert [p["seq"] for p in preds] == list(range(len(preds)))
