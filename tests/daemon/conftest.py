@@ -22,9 +22,9 @@ def make_config(broker, streams, tmp_path, **sections):
 
 
 @contextlib.asynccontextmanager
-async def running(cfg, classifier):
+async def running(cfg, classifier, notifier=None):
     """The service running as a task; on exit it is stopped as SIGTERM would and must return 0."""
-    svc = Service(cfg, classifier)
+    svc = Service(cfg, classifier, notifier)
     task = asyncio.create_task(svc.run())
     try:
         yield svc, task

@@ -37,3 +37,35 @@ def test_run_tells_systemd_ready_pings_the_watchdog_and_says_stopping(mosquitto,
     finally:
         proc.kill()
         sock.close()
+
+
+async def test_a_hung_event_loop_stops_the_watchdog_pings(mosquitto, tmp_path, classifier):
+    """systemd restarts the unit when WATCHDOG=1 stops coming: the pings come from the event loop itself."""
+    import asyncio
+
+    from daemon.systemd_notify import Notifier
+    from tests.daemon.conftest import make_config, running
+
+    sock_path = str(tmp_path / "wd.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.setblocking(False)
+    path = write_continuous_csv(tmp_path / "h.csv", [("normal", 10)], seed=1)
+    cfg = make_config(mosquitto, [{"source": "csv", "path": str(path), "loop": True}], tmp_path)
+
+    def pings() -> int:
+        n = 0
+        while True:
+            try:
+                n += sock.recv(4096).decode().splitlines().count("WATCHDOG=1")
+            except BlockingIOError:
+                return n
+
+    async with running(cfg, classifier, Notifier(sock_path, watchdog_usec=100_000)):
+        await asyncio.sleep(0.5)
+        assert pings() >= 5  # every 50 ms while the loop runs
+        time.sleep(0.6)  # the loop hangs (a blocking call on it)
+        during = pings()  # at most the one ping that was due as the hang began
+        await asyncio.sleep(0.3)
+        assert during <= 1 and pings() >= 3  # back once the loop runs again
+    sock.close()
