@@ -81,8 +81,9 @@ class MqttPublisher:
         backoff = 0.2
         outage_logged = False
         while True:
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     self.connects += 1
                     await client.publish(self.topics.status, self.online, qos=1, retain=True)
                     self.connected.set()
@@ -95,6 +96,7 @@ class MqttPublisher:
                         return
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                _mark_retrieved(client)
                 if not outage_logged:
                     log.warning("mqtt %s:%d unavailable (%s); retrying with backoff, queueing messages",
                                 self.cfg.host, self.cfg.port, exc)
@@ -161,3 +163,11 @@ class MqttPublisher:
             log.error("mqtt: broker unreachable at shutdown, %d alerts and %d predictions not delivered",
                       len(self._alerts), len(self._predictions))
             task.cancel()
+
+
+def _mark_retrieved(client: aiomqtt.Client) -> None:
+    """aiomqtt keeps the disconnection's exception in a future nobody awaits once the connection is given up;
+    asyncio would log it as 'Future exception was never retrieved'. The error was handled here: retrieve it."""
+    fut = getattr(client, "_disconnected", None)
+    if isinstance(fut, asyncio.Future) and fut.done() and not fut.cancelled():
+        fut.exception()
