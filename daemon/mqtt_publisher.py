@@ -114,10 +114,13 @@ class MqttPublisher:
                 self.published += 1
             elif self._predictions:
                 if self.cfg.prediction_qos == 0:
-                    if client._client.want_write():  # noqa: SLF001 - the socket is not keeping up (slow broker):
-                        await asyncio.sleep(0.005)  # hold them here, where the queue is bounded and drops counted
+                    paho = client._client  # noqa: SLF001 - aiomqtt's paho client, for the QoS 0 fast path
+                    if not paho.is_connected():
+                        raise aiomqtt.MqttCodeError(mqtt.MQTT_ERR_NO_CONN, "connection lost")
+                    if paho.want_write():  # the socket is not keeping up (slow broker): hold the predictions
+                        await asyncio.sleep(0.005)  # here, where the queue is bounded and drops are counted
                         continue
-                    self._send_qos0_burst(client)
+                    self._send_qos0_burst(paho)
                     await asyncio.sleep(0)  # aiomqtt's socket writer flushes the burst; other tasks run
                 else:
                     msg = self._predictions.popleft()
@@ -133,17 +136,13 @@ class MqttPublisher:
                 self._wakeup.clear()
                 await self._wakeup.wait()
 
-    def _send_qos0_burst(self, client: aiomqtt.Client, burst: int = 1024) -> None:
+    def _send_qos0_burst(self, paho: mqtt.Client, burst: int = 1024) -> None:
         """Hand up to `burst` QoS 0 predictions to the MQTT client at once. aiomqtt's publish costs an event-loop
         round trip per message and paho's ~35 µs of bookkeeping per message; framed here into one buffer and
         queued on aiomqtt's paho client as one write, they cost a few µs each. The connection, its socket writer
         and error handling stay paho's; a client without that queue gets one publish per message."""
-        paho = client._client  # noqa: SLF001 - aiomqtt's underlying paho client, used for this fast path only
         now = time.monotonic()
         msgs = [self._predictions.popleft() for _ in range(min(burst, len(self._predictions)))]
-        if not paho.is_connected():
-            self._predictions.extendleft(reversed(msgs))
-            raise aiomqtt.MqttCodeError(mqtt.MQTT_ERR_NO_CONN, "could not publish predictions")
         queue = getattr(paho, "_packet_queue", None)
         if queue is not None:
             packet = frame_publishes((m.topic.encode(), m.encode(now)) for m in msgs)
