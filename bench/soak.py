@@ -22,6 +22,9 @@ from models.inference import Classifier
 from tests.mqtt_collector import Collector
 
 
+WARMUP_S = 60.0  # resident memory "at start" is read after the first minute
+
+
 async def soak(streams: int, minutes: float, out: Path) -> dict:
     clf = Classifier.from_path(None, "auto")
     broker = LocalMosquitto(persist=True).start()
@@ -34,10 +37,10 @@ async def soak(streams: int, minutes: float, out: Path) -> dict:
                                 for i in range(streams)]})
         service = Service(cfg, clf)
         task = asyncio.create_task(service.run())
-        await asyncio.sleep(30)
+        await asyncio.sleep(WARMUP_S)  # buffers, queues and allocator arenas reach their working size
         rss_start = rss_mb()
         half = minutes * 60 / 2
-        await asyncio.sleep(max(0.0, half - 30))
+        await asyncio.sleep(max(0.0, half - WARMUP_S))
         logging.info("soak: restarting the broker")
         broker.stop()
         await asyncio.sleep(5)
