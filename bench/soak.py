@@ -21,7 +21,6 @@ from eegstream.simulator import write_continuous_csv
 from models.inference import Classifier
 from tests.mqtt_collector import Collector
 
-
 WARMUP_S = 60.0  # resident memory "at start" is read after the first minute
 
 

@@ -1,4 +1,4 @@
-"""The `eegd` command line: run, replay, train, evaluate, crossval, demo."""
+"""The `eegd` command line: run, replay, train, evaluate, split, crossval, bench, demo."""
 
 from __future__ import annotations
 
@@ -30,17 +30,11 @@ def _setup_logging(verbose: bool) -> None:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Exceptions that mean bad input (exit 2, one line) rather than a failure of eegd."""
+    from daemon.config import ConfigError
     from eegstream.recorded_csv import CsvFormatError
     from models.checkpoint import CheckpointError
 
-    errors: list[type[Exception]] = [UsageError, CsvFormatError, CheckpointError]
-    try:
-        from daemon.config import ConfigError
-
-        errors.append(ConfigError)
-    except ImportError:  # pragma: no cover - during early development only
-        pass
-    return tuple(errors)
+    return UsageError, CsvFormatError, CheckpointError, ConfigError
 
 
 def _load_labelled(path: str, rate: float | None = None):

@@ -55,7 +55,7 @@ class StreamWindows:
         cuts, gaps, reversals = split_at_breaks(timestamps, self._last_t, self.rate, self.limits)
         self._last_t = float(timestamps[-1])
         parts = []
-        bounds = [0, *cuts, len(timestamps)] if (not cuts or cuts[0] != 0) else [*cuts, len(timestamps)]
+        bounds = sorted({0, *cuts, len(timestamps)})
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             if a in cuts:
                 self._restart()
@@ -64,9 +64,7 @@ class StreamWindows:
                 x, t = self.resampler.process(x, t)
             self.buffer.write(x, t)
             parts.append(self.windower.take())
-        w = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
-        t0 = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-        t1 = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+        w, t0, t1 = (np.concatenate(z) if len(parts) > 1 else z[0] for z in zip(*parts, strict=True))
         flags = window_issues(w, self.limits)
         issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
         bad = int((flags != 0).sum())
