@@ -52,9 +52,9 @@ def _load_labelled(path: str, rate: float | None = None):
 def cmd_train(args: argparse.Namespace) -> int:
     from models.training import train_to_file
 
+    _check_device(args.device)
     cfg = _train_config(args)
     recordings = _load_labelled(args.data)
-    _check_device(args.device)
     report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
     print(f"wrote {args.out} ({report['model']}), best epoch {report['best_epoch']}, "
           f"validation macro-F1 {report['validation']['macro_f1']:.3f}")
