@@ -88,7 +88,6 @@ class CsvSource:
                  channels: tuple[str, ...] | None = None) -> None:
         self.path = Path(path)
         self.speed, self.loop, self.rate_hint, self.wanted = speed, loop, rate, channels
-        self.finite = not loop
         self._samples: np.ndarray | None = None
         self._times: np.ndarray | None = None
 

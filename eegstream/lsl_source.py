@@ -40,8 +40,6 @@ class LslSource:
     """Pulls chunks into a preallocated array without blocking the event loop. A vanished outlet is
     re-resolved with exponential backoff (capped); the first chunk after it carries `gap=True`."""
 
-    finite = False
-
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
                  channels: tuple[str, ...] | None = None, poll_s: float = 0.01, max_backoff_s: float = 2.0,
                  correction_every_s: float = 5.0) -> None:

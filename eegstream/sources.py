@@ -33,8 +33,6 @@ class SourceError(Exception):
 class Source(Protocol):
     """A pluggable sample source: `open()` once, then iterate `chunks()`; a finite source's iterator ends."""
 
-    finite: bool
-
     async def open(self) -> StreamInfo: ...
 
     def chunks(self) -> AsyncIterator[Chunk]: ...
