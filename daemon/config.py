@@ -42,6 +42,7 @@ class MqttConfig:
 class ModelConfig:
     path: str | None = None  # a checkpoint file or bundled name; default the bundled checkpoint
     device: str = "auto"
+    threads: int = 0  # CPU threads for the model; 0 = all cores but one (left to the event loop)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
         model = dataclasses.replace(model, path=_path(model.path, base_dir))
         if not Path(model.path).is_file():
             raise ConfigError(f"model.path: no such file {model.path}")
+    if model.threads < 0:
+        raise ConfigError(f"model.threads: must be >= 0, got {model.threads}")
     if not 1 <= cfg.window.hop <= 120:
         raise ConfigError(f"window.hop: must be 1..120, got {cfg.window.hop}")
     for k in ("on_windows", "off_windows"):

@@ -78,7 +78,7 @@ class Service:
         self.classifier = classifier
         self.labels = classifier.labels
         self.model_rate = classifier.sample_rate
-        self.engine = InferenceEngine(classifier)
+        self.engine = InferenceEngine(classifier, cfg.model.threads)
         self.topics = Topics(cfg.mqtt.topic_prefix)
         self.streams = [StreamState(s, i, AlertState(cfg.alerts.on_windows, cfg.alerts.off_windows))
                         for i, s in enumerate(cfg.stream)]
