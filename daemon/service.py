@@ -24,7 +24,7 @@ from eegstream.quality import issue_names
 from eegstream.recorded_csv import read_recordings
 from eegstream.sources import Source, SourceError
 from eegstream.stream_block import StreamBlock
-from eegstream.stream_windows import RATE_TOLERANCE, StreamWindows, Windows
+from eegstream.stream_windows import StreamWindows, Windows, needs_resampling
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class Service:
         alone = []
         for st, r in zip(group, recs, strict=True):
             if isinstance(r, Exception) or len(r) != 1 or r[0].samples.shape[1] != 1 or r[0].timestamps is not None \
-                    or abs(r[0].rate / self.model_rate - 1) > RATE_TOLERANCE:
+                    or needs_resampling(r[0].rate, self.model_rate):
                 alone.append(st)
             else:
                 parts.setdefault((r[0].n_samples, r[0].rate), []).append((st, r[0].samples[:, 0]))

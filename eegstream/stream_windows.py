@@ -14,6 +14,10 @@ RING_CAPACITY = 4096  # samples per channel: the largest source chunk (2,048) pl
 RATE_TOLERANCE = 0.005  # relative difference from the model's rate that is taken as the same rate
 
 
+def needs_resampling(rate: float, model_rate: float) -> bool:
+    return abs(rate / model_rate - 1) > RATE_TOLERANCE
+
+
 @dataclass(slots=True)
 class Windows:
     """Windows fit to classify (n, channels, length) with first/last timestamps. `broken`: the signal was
@@ -36,8 +40,7 @@ class StreamWindows:
         if rate <= 0:
             raise ValueError("irregular sampling rate, cannot cut fixed-rate windows")
         self.rate, self.limits = rate, limits
-        self.resampler = (Resampler(rate, model_rate, channels)
-                          if abs(rate / model_rate - 1) > RATE_TOLERANCE else None)
+        self.resampler = Resampler(rate, model_rate, channels) if needs_resampling(rate, model_rate) else None
         self.buffer = RingBuffer(capacity, channels)
         self.windower = Windower(self.buffer, window, hop)
         self._last_t: float | None = None
