@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eegstream.scaling import WindowScaler
 from models.checkpoint import Checkpoint, load
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,18 @@ class Classifier:
     def predict_proba(self, windows: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         if windows.ndim != 2 or windows.shape[1] != self.window:
             raise ValueError(f"expected windows of shape (n, {self.window}), got {windows.shape}")
-        scaled = self._scaler.transform(windows)
-        out = np.empty((len(scaled), len(self.labels)), dtype=np.float32)
-        for i in range(0, len(scaled), batch_size):
-            x = torch.from_numpy(scaled[i : i + batch_size]).to(self.device, non_blocking=True)
-            out[i : i + batch_size] = torch.softmax(self.net(x), dim=1).cpu().numpy()
-        return out
+        if len(windows) == 0:
+            return np.empty((0, len(self.labels)), dtype=np.float32)
+        return scaled_probabilities(self.net, self._scaler, windows, self.device, batch_size)
+
+
+@torch.inference_mode()
+def scaled_probabilities(net: torch.nn.Module, scaler: WindowScaler, windows: np.ndarray, device: torch.device,
+                         batch_size: int = 8192) -> np.ndarray:
+    """Scale raw (n, window) windows and run `net` (in its current mode) on them in batches: (n, classes)."""
+    scaled = scaler.transform(windows)
+    parts = []
+    for i in range(0, len(scaled), batch_size):
+        x = torch.from_numpy(scaled[i : i + batch_size]).to(device, non_blocking=True)
+        parts.append(torch.softmax(net(x), dim=1).cpu().numpy())
+    return np.concatenate(parts)

@@ -22,7 +22,7 @@ from eegstream.scaling import WindowScaler
 from eegstream.windowing import WINDOW, recording_windows
 from models.checkpoint import Checkpoint, save
 from models.evaluation import evaluate, format_report
-from models.inference import pick_device
+from models.inference import pick_device, scaled_probabilities
 from models.networks import build
 from models.splits import split_by_recording
 
@@ -73,12 +73,10 @@ class _Predictor:
     def __init__(self, net: nn.Module, scaler: WindowScaler, device: torch.device) -> None:
         self.net, self.scaler, self.device = net, scaler, device
 
-    @torch.inference_mode()
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         was_training = self.net.training
         self.net.eval()
-        x = torch.from_numpy(self.scaler.transform(windows)).to(self.device)
-        probs = torch.cat([torch.softmax(self.net(b), 1) for b in x.split(8192)]).cpu().numpy()
+        probs = scaled_probabilities(self.net, self.scaler, windows, self.device)
         self.net.train(was_training)
         return probs
 
