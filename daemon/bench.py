@@ -21,6 +21,7 @@ from daemon.bench_subscriber import count_predictions
 from daemon.broker import LocalMosquitto
 from daemon.config import parse
 from daemon.service import Service
+from eegstream.recorded_csv import write_single_channel
 from eegstream.simulator import simulate
 from models.inference import Classifier
 
@@ -112,11 +113,10 @@ async def run_pipeline(clf: Classifier, host: str, port: int, folder: Path, stre
     rate, hop = clf.sample_rate, 30
     n = int(seconds * rate)
     signal = simulate("normal", n, np.random.default_rng(2), rate)
-    lines = "eeg\n" + "\n".join(f"{v:.1f}" for v in signal) + "\n"
     for i in range(streams):
         p = folder / f"s{i}.csv"
         if not p.exists():
-            p.write_text(lines)
+            write_single_channel(p, np.round(signal, 1))
     cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
                           "prediction_queue": 1_000_000},
                  "stream": [{"source": "csv", "path": str(folder / f"s{i}.csv"), "speed": speed, "id": f"s{i}"}

@@ -21,7 +21,7 @@ from daemon.broker import LocalMosquitto, free_port
 from daemon.config import parse
 from daemon.service import Service
 from eegstream.labels import LABELS
-from eegstream.recorded_csv import read_uci
+from eegstream.recorded_csv import read_uci, write_single_channel
 from eegstream.replay_outlet import replay
 from eegstream.simulator import write_continuous_csv
 from models.inference import Classifier
@@ -61,13 +61,8 @@ def write_sessions(folder: Path, data: Path | None) -> tuple[list[Path], str]:
         seizure = next(r for r in recs if LABELS[r.label] == "seizure")
         normal = [r for r in recs if r.uci_y == 5][:4]
         sessions = {"bed1": [normal[0], seizure, normal[1]], "bed2": [normal[2], normal[3]]}
-        paths = []
-        for name, parts in sessions.items():
-            x = np.concatenate([r.samples[:, 0] for r in parts])
-            lines = ["eeg"] + [f"{v:.1f}" for v in x]
-            p = folder / f"{name}.csv"
-            p.write_text("\n".join(lines) + "\n")
-            paths.append(p)
+        paths = [write_single_channel(folder / f"{name}.csv", np.concatenate([r.samples[:, 0] for r in parts]))
+                 for name, parts in sessions.items()]
         return paths, f"recordings from {data} (Bonn EEG): bed1 normal-seizure-normal, bed2 normal"
     paths = [
         write_continuous_csv(folder / "bed1.csv", [("normal", 20), ("seizure", 20), ("normal", 20)], seed=1),

@@ -30,7 +30,7 @@ from daemon.config import parse
 from daemon.messages import Outgoing
 from daemon.service import Service
 from eegstream.labels import LABELS
-from eegstream.recorded_csv import Recording
+from eegstream.recorded_csv import Recording, write_single_channel
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
                 else:
                     seizures.append((float(a), float(b)))
         stream = f"session{k}"
-        path = folder / f"{stream}.csv"
-        path.write_text("eeg\n" + "\n".join(f"{v:g}" for v in x.tolist()) + "\n")
+        path = write_single_channel(folder / f"{stream}.csv", x)
         sessions.append(Session(stream, float(bounds[-1]), seizures))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
     return sessions, {"stream": configs}

@@ -206,6 +206,13 @@ def write_uci(path: str | Path, recordings: list[Recording]) -> Path:
     return path
 
 
+def write_single_channel(path: str | Path, samples: np.ndarray, channel: str = "eeg") -> Path:
+    """A continuous-layout file with one channel column and no timestamps (the rate is the reader's)."""
+    path = Path(path)
+    path.write_text(channel + "\n" + "\n".join(f"{v:g}" for v in np.asarray(samples).tolist()) + "\n")
+    return path
+
+
 def read_continuous(path: str | Path, rate: float | None = None, max_rows: int | None = None) -> Recording:
     """A continuous-layout file: optional `timestamp` (s), one column per channel, optional `label`.
     `max_rows` reads only the first data rows (the good part of a file that turns bad later)."""
