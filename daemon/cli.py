@@ -80,6 +80,16 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_event_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--events", action="store_true",
+                    help="also score seizure events through the streaming path (sessions of joined recordings)")
+    sp.add_argument("--session-recordings", type=int, default=10, help="recordings joined into one session")
+    sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
+    sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
+    sp.add_argument("--off-windows", type=int, default=5)
+    sp.add_argument("--tune", action="store_true", help="with --events: score a grid of on/off windows too")
+
+
 def _check_device(device: str) -> None:
     from models.inference import pick_device
 
@@ -101,27 +111,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["data"] = args.data
     print(format_report(report, f"{args.data} scored with {clf.id}"))
     if args.events:
-        from daemon.event_scoring import evaluate_events, format_events
-
-        tune = [(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] if args.tune else []
-        if not args.verbose:  # one line per alert change of every session would drown the report
-            for name in ("daemon", "eegstream"):
-                logging.getLogger(name).setLevel(logging.WARNING)
-        report["events"] = evaluate_events(clf, recordings, args.session_recordings, args.events_seed,
-                                           args.on_windows, args.off_windows, tune)
-        print(format_events(report["events"]))
+        report["events"] = _events(args, [(clf, recordings)])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return EXIT_OK
 
 
+def _events(args: argparse.Namespace, parts: list) -> dict:
+    """--events for evaluate and crossval: play the held-out recordings through the pipeline, print the scores."""
+    from daemon.event_scoring import TUNE_GRID, evaluate_events, format_events
+
+    if not args.verbose:  # one line per alert change of every session would drown the report
+        for name in ("daemon", "eegstream"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    events = evaluate_events(parts, args.session_recordings, args.events_seed, args.on_windows,
+                                    args.off_windows, TUNE_GRID if args.tune else [])
+    print(format_events(events))
+    return events
+
+
 def cmd_crossval(args: argparse.Namespace) -> int:
     from models.crossval import crossval, format_summary
+    from models.inference import Classifier
+    from models.splits import kfold_by_recording
 
     _check_device(args.device)
     cfg = _train_config(args)
-    summary = crossval(_load_labelled(args.data), cfg, args.folds, args.out, progress=not args.quiet)
+    recordings = _load_labelled(args.data)
+    summary = crossval(recordings, cfg, args.folds, args.out, progress=not args.quiet)
     print(format_summary(summary))
+    if args.events:
+        folds = kfold_by_recording(recordings, args.folds, cfg.seed)
+        parts = [(Classifier.from_path(Path(args.out) / f"fold{i + 1}.safetensors", args.device), test)
+                 for i, (_, test) in enumerate(folds)]
+        summary["events"] = _events(args, parts)
+        (Path(args.out) / "crossval.json").write_text(json.dumps(summary, indent=2))
     return EXIT_OK
 
 
@@ -225,13 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     sp.add_argument("--device", choices=devices, default="auto")
     sp.add_argument("--rate", type=float, default=None, help="sample rate of a continuous file without timestamps")
-    sp.add_argument("--events", action="store_true",
-                    help="also score seizure events through the streaming path (sessions of joined recordings)")
-    sp.add_argument("--session-recordings", type=int, default=10, help="recordings joined into one session")
-    sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
-    sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
-    sp.add_argument("--off-windows", type=int, default=5)
-    sp.add_argument("--tune", action="store_true", help="with --events: score a grid of on/off windows too")
+    _add_event_options(sp)
 
     sp = add("demo", cmd_demo, "what `make demo` runs: broker, simulated bedside streams, daemon, live console")
     sp.add_argument("--model", default=None, help="checkpoint file or bundled name (default: the shipped one)")
@@ -260,8 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("crossval", cmd_crossval, "k-fold cross-validation grouped by recording (trains every fold)")
     sp.add_argument("--data", required=True)
     sp.add_argument("--folds", type=int, default=5)
-    sp.add_argument("--out", default="build/crossval", help="folder for crossval.json")
+    sp.add_argument("--out", default="build/crossval", help="folder for crossval.json and fold<i>.safetensors")
     _add_train_options(sp, devices)
+    _add_event_options(sp)
     return p
 
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SEIZURE = LABELS.index("seizure")
 GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
+TUNE_GRID = [(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)]  # --tune: (on, off) windows
 
 
 @dataclass
@@ -80,9 +81,10 @@ class CollectingSink:
         await task
 
 
-def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int, folder: Path,
+def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int, folder: Path, prefix: str = "",
                    ) -> tuple[list[Session], dict]:
-    """Write the sessions as continuous CSVs (one column `eeg`, at the recordings' rate) into `folder`."""
+    """Write the sessions as continuous CSVs (one column `eeg`, at the recordings' rate) into `folder`;
+    streams are named `<prefix>session<k>`."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(recordings))
     sessions, configs = [], []
@@ -98,7 +100,7 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
                     seizures[-1] = (seizures[-1][0], float(b))  # consecutive seizure recordings: one event
                 else:
                     seizures.append((float(a), float(b)))
-        stream = f"session{k}"
+        stream = f"{prefix}session{k}"
         path = write_single_channel(folder / f"{stream}.csv", x)
         sessions.append(Session(stream, float(bounds[-1]), seizures))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
@@ -166,10 +168,10 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
 
 
 async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
-                        on_windows: int, off_windows: int, hop: int = 30,
+                        on_windows: int, off_windows: int, hop: int = 30, prefix: str = "",
                         ) -> tuple[list[Session], dict[str, Capture]]:
     with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
-        sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp))
+        sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
         cfg = parse({**streams, "window": {"hop": hop},
                      "alerts": {"on_windows": on_windows, "off_windows": off_windows}})
         sink = CollectingSink()
@@ -180,12 +182,20 @@ async def play_sessions(classifier: Classifier, recordings: Sequence[Recording],
     return sessions, sink.captures
 
 
-def evaluate_events(classifier: Classifier, recordings: Sequence[Recording], per_session: int = 10,
+def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per_session: int = 10,
                     seed: int = 0, on_windows: int = 3, off_windows: int = 5,
                     tune: Sequence[tuple[int, int]] = ()) -> dict:
-    """The `events` block of `eegd evaluate --json`; `tune` adds a row per (on, off) pair tried."""
-    sessions, captures = asyncio.run(play_sessions(classifier, recordings, per_session, seed, on_windows,
-                                                   off_windows))
+    """The `events` block of `eegd evaluate --json` (`tune` adds a row per (on, off) pair tried), over one or
+    several (model, held-out recordings) pairs, e.g. the folds of a cross-validation, each
+    played with its own model and scored together (streams named `fold<i>-session<k>` when more than one)."""
+    sessions: list[Session] = []
+    captures: dict[str, Capture] = {}
+    for i, (classifier, recordings) in enumerate(parts):
+        prefix = f"fold{i + 1}-" if len(parts) > 1 else ""
+        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, on_windows, off_windows,
+                                         prefix=prefix))
+        sessions += s
+        captures.update(c)
     live = {k: [] for k in captures}
     for stream, cap in captures.items():  # the alarms the daemon itself published
         opened = None
@@ -199,12 +209,15 @@ def evaluate_events(classifier: Classifier, recordings: Sequence[Recording], per
             live[stream].append((opened, cap.predictions[-1][1]))
     result = score(sessions, live)
     result.update(on_windows=on_windows, off_windows=off_windows, per_session=per_session, seed=seed)
+    if len(parts) > 1:
+        result["models"] = [c.id for c, _ in parts]
     if tune:
         result["tuning"] = []
         for on, off in tune:
             r = score(sessions, {k: alarms_from_predictions(c, on, off) for k, c in captures.items()})
             result["tuning"].append({"on_windows": on, "off_windows": off, **{
-                k: r[k] for k in ("sensitivity", "false_alarms_per_hour", "latency_s_median", "latency_s_max")}})
+                k: r[k] for k in ("sensitivity", "false_alarms", "false_alarms_per_hour", "latency_s_median",
+                                  "latency_s_max")}})
     return result
 
 

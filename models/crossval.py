@@ -12,6 +12,7 @@ import numpy as np
 
 from eegstream.labels import LABELS
 from eegstream.recorded_csv import Recording
+from models.checkpoint import save
 from models.evaluation import evaluate
 from models.inference import Classifier
 from models.splits import kfold_by_recording
@@ -22,12 +23,14 @@ log = logging.getLogger(__name__)
 
 def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_dir: str | Path,
              progress: bool = True) -> dict:
-    """Per-fold reports and mean ± sd of each class's recall, macro-F1 and accuracies; writes crossval.json."""
+    """Per-fold reports and mean ± sd of each class's recall, macro-F1 and accuracies; writes crossval.json
+    and each fold's checkpoint (`fold<i>.safetensors`, scored on that fold's held-out recordings)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fold_reports = []
     for i, (fit, test) in enumerate(kfold_by_recording(recordings, folds, cfg.seed)):
         ckpt, _ = train(fit, cfg, progress=progress)  # what `eegd split` + `eegd train --seed S` gives
+        ckpt.id = save(ckpt, out_dir / f"fold{i + 1}.safetensors")
         report = evaluate(Classifier(ckpt, cfg.device).predict_proba, test)
         log.info("fold %d/%d: recall %s, macro-F1 %.3f", i + 1, folds,
                  {k: round(v["recall"], 3) for k, v in report["per_class"].items()}, report["macro_f1"])
