@@ -65,7 +65,8 @@ def _train_config(args: argparse.Namespace):
     from models.training import TrainConfig
 
     return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
-                       balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop)
+                       balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop,
+                       window_norm=args.window_norm, members=args.members)
 
 
 def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
@@ -77,6 +78,9 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
     sp.add_argument("--augment", action="store_true", help="amplitude scaling, sign flip and noise")
     sp.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule")
     sp.add_argument("--train-hop", type=int, default=15, help="samples between training windows (default 15)")
+    sp.add_argument("--window-norm", action="store_true",
+                    help="conv_lstm: standardise each window by itself, its log sd as an extra feature")
+    sp.add_argument("--members", type=int, default=1, help="train an ensemble of this many networks (seeds S, S+1..)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

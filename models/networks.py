@@ -33,8 +33,12 @@ class ConvLSTM(nn.Module):
     bidirectional LSTM over the steps and attention pooling over them, then a linear classifier."""
 
     def __init__(self, channels: int = 32, hidden: int = 40, strides: tuple[int, ...] = (3, 2, 2),
-                 bidirectional: bool = True, dropout: float = 0.3, n_classes: int = 3) -> None:
+                 bidirectional: bool = True, dropout: float = 0.3, n_classes: int = 3,
+                 window_norm: bool = False) -> None:
         super().__init__()
+        # window_norm: each window standardised by its own mean and sd, with log(sd) given to the classifier
+        # as one extra feature (per-window scaling that still lets amplitude count)
+        self.window_norm = window_norm
         layers: list[nn.Module] = []
         c_in = 1
         for i, stride in enumerate(strides):
@@ -45,16 +49,35 @@ class ConvLSTM(nn.Module):
         self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=bidirectional)
         width = hidden * (2 if bidirectional else 1)
         self.attn = nn.Linear(width, 1)
-        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
+        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(width + int(window_norm), n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.window_norm:
+            sd = x.std(dim=1, keepdim=True) + 1e-3
+            x = (x - x.mean(dim=1, keepdim=True)) / sd
         steps = self.conv(x.unsqueeze(1)).transpose(1, 2)  # (batch, 120 / prod(strides), channels)
         seq, _ = self.lstm(steps)
         weights = torch.softmax(self.attn(seq), dim=1)  # (batch, steps, 1)
-        return self.out((weights * seq).sum(dim=1))
+        pooled = (weights * seq).sum(dim=1)
+        if self.window_norm:
+            pooled = torch.cat([pooled, sd.log()], dim=1)
+        return self.out(pooled)
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"seed_lstm": SeedLSTM, "conv_lstm": ConvLSTM}
+class Ensemble(nn.Module):
+    """`size` networks of one architecture trained from different seeds; log of their mean probabilities
+    (softmax of it gives the mean)."""
+
+    def __init__(self, member: str = "conv_lstm", size: int = 2, member_hyperparameters: dict | None = None) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(build(member, member_hyperparameters or {}) for _ in range(size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(dim=0)
+        return probs.clamp_min(1e-12).log()
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"seed_lstm": SeedLSTM, "conv_lstm": ConvLSTM, "ensemble": Ensemble}
 
 
 def build(architecture: str, hyperparameters: dict) -> nn.Module:

@@ -45,6 +45,8 @@ class TrainConfig:
     balanced: bool = False  # class-balanced cross-entropy (weights inverse to the class frequency)
     augment: bool = False  # random amplitude scaling (0.8-1.25), sign flip and small noise on each batch
     cosine: bool = False  # cosine learning-rate schedule over `epochs`
+    window_norm: bool = False  # conv_lstm: per-window standardisation (+ log sd as a feature) in the network
+    members: int = 1  # > 1: an ensemble of this many networks, trained from seeds seed, seed+1, ...
 
 
 def file_sha256(path: str | Path) -> str:
@@ -100,19 +102,49 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     scaler = WindowScaler.fit(x)
     x_t = torch.from_numpy(scaler.transform(x)).to(device)
     y_t = torch.from_numpy(y).to(device)
-    hyper: dict = {}
-    net = build(cfg.architecture, hyper).to(device)
+    hyper: dict = {"window_norm": True} if cfg.window_norm else {}
+    log.info("training %s%s on %d recordings (%d windows), validating on %d recordings, device %s",
+             cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), len(x),
+             len(val_recs), device)
+    states, history, best = [], [], {}
+    for k in range(cfg.members):
+        _seed_everything(cfg.seed + k)
+        net = build(cfg.architecture, hyper).to(device)
+        best, h = _fit(net, x_t, y_t, val_recs, scaler, cfg, cfg.seed + k, progress)
+        states.append(best["state"])
+        history += [{**row, "member": k} for row in h] if cfg.members > 1 else h
+    architecture, state = cfg.architecture, states[0]
+    if cfg.members > 1:
+        architecture, hyper = "ensemble", {"member": cfg.architecture, "size": cfg.members,
+                                           "member_hyperparameters": hyper}
+        state = {f"members.{k}.{name}": v for k, s in enumerate(states) for name, v in s.items()}
+        net = build(architecture, hyper).to(device)
+        net.load_state_dict(state)
+        best = {"epoch": best["epoch"], "report": evaluate(_Predictor(net, scaler, device), val_recs)}
+    ckpt = Checkpoint(
+        architecture=architecture, hyperparameters=hyper,
+        state_dict={k: v.cpu() for k, v in state.items()}, scaler=scaler, labels=LABELS,
+        sample_rate=MODEL_RATE_HZ, window=WINDOW, data_sha256=data_sha256,
+        metrics={"validation": _strip(best["report"]), "best_epoch": best["epoch"]},
+        training={**asdict(cfg), "device": str(device), "fit_recordings": len(fit_recs),
+                  "val_recordings": [r.id for r in val_recs]},
+    )
+    return ckpt, {"history": history, "best_epoch": best["epoch"], "validation": best["report"]}
+
+
+def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequence[Recording],
+         scaler: WindowScaler, cfg: TrainConfig, seed: int, progress: bool) -> tuple[dict, list[dict]]:
+    """One network's epochs with early stopping on validation macro-F1: (best epoch's state and report, history)."""
+    device = x_t.device
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs) if cfg.cosine else None
     weights = None
     if cfg.balanced:
-        counts = np.bincount(y, minlength=len(LABELS)).astype(np.float32)
-        weights = torch.from_numpy(counts.sum() / (len(LABELS) * np.maximum(counts, 1))).to(device)
+        counts = torch.bincount(y_t.cpu(), minlength=len(LABELS)).float()
+        weights = (counts.sum() / (len(LABELS) * counts.clamp_min(1))).to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(seed)
     predictor = _Predictor(net, scaler, device)
-    log.info("training %s on %d recordings (%d windows), validating on %d recordings, device %s",
-             cfg.architecture, len(fit_recs), len(x), len(val_recs), device)
     history: list[dict] = []
     best = {"macro_f1": -1.0, "epoch": 0, "state": None, "report": None}
     bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
@@ -150,15 +182,7 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
         elif epoch - best["epoch"] >= cfg.patience:
             log.info("early stop at epoch %d: no better validation macro-F1 since epoch %d", epoch, best["epoch"])
             break
-    ckpt = Checkpoint(
-        architecture=cfg.architecture, hyperparameters=hyper,
-        state_dict={k: v.cpu() for k, v in best["state"].items()}, scaler=scaler, labels=LABELS,
-        sample_rate=MODEL_RATE_HZ, window=WINDOW, data_sha256=data_sha256,
-        metrics={"validation": _strip(best["report"]), "best_epoch": best["epoch"]},
-        training={**asdict(cfg), "device": str(device), "fit_recordings": len(fit_recs),
-                  "val_recordings": [r.id for r in val_recs]},
-    )
-    return ckpt, {"history": history, "best_epoch": best["epoch"], "validation": best["report"]}
+    return best, history
 
 
 def _strip(report: dict) -> dict:

@@ -26,6 +26,27 @@ def test_validation_recordings_are_held_out_of_fitting(small_checkpoint):
     assert len(val) == 6 and small_checkpoint.training["fit_recordings"] == 12
 
 
+def test_an_ensemble_checkpoint_gives_the_mean_of_its_members_probabilities(sim_uci, small_train_config,
+                                                                            tmp_path):
+    from dataclasses import replace
+
+    from models.checkpoint import Checkpoint, load, save
+
+    cfg = replace(small_train_config, architecture="conv_lstm", members=2, epochs=2, window_norm=True)
+    ens, _ = train(read_uci(sim_uci), cfg, progress=False)
+    save(ens, tmp_path / "ens.safetensors")
+    clf = Classifier(load(tmp_path / "ens.safetensors"), "cpu")
+    assert clf.id.startswith("ensemble-")
+    windows = np.random.default_rng(0).normal(0, 80, (32, 120)).astype(np.float32)
+    members = []
+    for k in range(2):
+        state = {n.split(".", 2)[2]: v for n, v in ens.state_dict.items() if n.startswith(f"members.{k}.")}
+        one = Checkpoint("conv_lstm", {"window_norm": True}, state, ens.scaler, ens.labels, ens.sample_rate, ens.window)
+        members.append(Classifier(one, "cpu").predict_proba(windows))
+    assert not np.allclose(members[0], members[1], atol=1e-3)  # two networks from two seeds
+    np.testing.assert_allclose(clf.predict_proba(windows), (members[0] + members[1]) / 2, atol=1e-5)
+
+
 @pytest.mark.slow
 def test_train_cli_writes_checkpoint_report_and_plots(sim_uci, tmp_path, capsys):
     from daemon.cli import main
