@@ -13,6 +13,7 @@ import numpy as np
 from daemon import __version__
 from daemon.alert_state import AlertState
 from daemon.config import Config, StreamConfig
+from daemon.gc_pauses import steady_gc
 from daemon.inference_engine import InferenceEngine
 from daemon.messages import Outgoing, Topics, probs_dict
 from daemon.mqtt_publisher import MqttPublisher
@@ -262,29 +263,8 @@ class Service:
             loop.add_signal_handler(sig, self._on_signal, sig)
         await asyncio.to_thread(self.engine.warm_up)
         try:
-            async with asyncio.TaskGroup() as tg:
-                pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
-                sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
-                blocks, singles = self.plan_blocks()
-                pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
-                pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
-                watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
-                self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
-                stop_wait = asyncio.ensure_future(self.stop.wait())
-                running = set(pumps)
-                while running and not self.stop.is_set():
-                    done, _ = await asyncio.wait(running | {stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-                    running -= done
-                stop_wait.cancel()
-                self.notifier.notify("STOPPING=1")
-                log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
-                for p in pumps:
-                    p.cancel()
-                await asyncio.gather(*pumps, return_exceptions=True)
-                await self.scheduler.close()
-                await sched_task
-                await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
-                watchdog.cancel()
+            with steady_gc():
+                await self._serve()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -292,6 +272,31 @@ class Service:
         log.info("stopped: %d windows classified, %d messages published, %d predictions dropped",
                  self.engine.windows, self.publisher.published, self.publisher.dropped_predictions)
         return 0
+
+    async def _serve(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
+            sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
+            blocks, singles = self.plan_blocks()
+            pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
+            pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
+            watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
+            self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
+            stop_wait = asyncio.ensure_future(self.stop.wait())
+            running = set(pumps)
+            while running and not self.stop.is_set():
+                done, _ = await asyncio.wait(running | {stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                running -= done
+            stop_wait.cancel()
+            self.notifier.notify("STOPPING=1")
+            log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
+            for p in pumps:
+                p.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            await self.scheduler.close()
+            await sched_task
+            await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
+            watchdog.cancel()
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)
