@@ -107,29 +107,51 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
-async def run_pipeline(clf: Classifier, host: str, port: int, folder: Path, streams: int, seconds: float,
-                       speed: float, counter: Counter) -> PipelineRun:
-    """`streams` single-channel CSV streams of `seconds` each through the whole daemon into the broker."""
+def _serve_in_child(model: str | None, device: str, host: str, port: int, paths: list[str], speed: float,
+                    conn) -> None:  # noqa: ANN001 - a Pipe end
+    """A daemon process of its own for one run, so each run's memory and CPU are its own (not what earlier,
+    smaller runs left in the allocator): serves the streams until they end, sends back its own figures."""
+    logging.basicConfig(level=logging.WARNING)
+    clf = Classifier.from_path(model, device)
+    cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
+                          "prediction_queue": 1_000_000},
+                 "stream": [{"source": "csv", "path": p, "speed": speed, "id": Path(p).stem} for p in paths]})
+    service = Service(cfg, clf)
+    cpu0, t0 = time.process_time(), time.monotonic()
+    asyncio.run(service.run())
+    wall = time.monotonic() - t0
+    conn.send({"cpu_percent": 100 * (time.process_time() - cpu0) / wall, "rss_mb": rss_mb(),
+               "dropped": service.publisher.dropped_predictions,
+               "overruns": sum(st.overruns for st in service.streams)})
+
+
+async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int, folder: Path, streams: int,
+                       seconds: float, speed: float, counter: Counter) -> PipelineRun:
+    """`streams` single-channel CSV streams of `seconds` each through a whole daemon into the broker."""
     rate, hop = clf.sample_rate, 30
     n = int(seconds * rate)
     signal = simulate("normal", n, np.random.default_rng(2), rate)
+    paths = []
     for i in range(streams):
         p = folder / f"s{i}.csv"
         if not p.exists():
             write_single_channel(p, np.round(signal, 1))
-    cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
-                          "prediction_queue": 1_000_000},
-                 "stream": [{"source": "csv", "path": str(folder / f"s{i}.csv"), "speed": speed, "id": f"s{i}"}
-                            for i in range(streams)]})
+        paths.append(str(p))
     per_stream = (n - clf.window) // hop + 1
     run = PipelineRun(streams, seconds, per_stream * streams)
-    service = Service(cfg, clf)
     counter.reset()
-    cpu0, t0 = time.process_time(), time.monotonic()
-    await service.run()
-    wall = time.monotonic() - t0
-    run.cpu_percent = 100 * (time.process_time() - cpu0) / wall
-    run.rss_mb = rss_mb()
+    ctx = multiprocessing.get_context("spawn")
+    conn, child_end = ctx.Pipe()
+    proc = ctx.Process(target=_serve_in_child, args=(model, str(clf.device), host, port, paths, speed, child_end))
+    proc.start()
+    while not conn.poll():
+        if not proc.is_alive():
+            raise RuntimeError(f"bench daemon process exited with code {proc.exitcode}")
+        await asyncio.sleep(0.2)
+    own = conn.recv()
+    proc.join(10)
+    run.cpu_percent, run.rss_mb, run.dropped, run.overruns = (own[k] for k in ("cpu_percent", "rss_mb", "dropped",
+                                                                                  "overruns"))
     deadline = time.monotonic() + 10
     stats = counter.stats()
     while stats["count"] < run.windows_expected and time.monotonic() < deadline:
@@ -140,8 +162,6 @@ async def run_pipeline(clf: Classifier, host: str, port: int, folder: Path, stre
     run.windows_per_s = (stats["count"] - 1) / max(stats["last"] - stats["first"], 1e-9)
     lat = np.array(stats["lat"]) if stats["lat"] else np.zeros(1)
     run.latency_ms_p50, run.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-    run.dropped = service.publisher.dropped_predictions
-    run.overruns = sum(st.overruns for st in service.streams)
     return run
 
 
@@ -168,13 +188,13 @@ async def bench(streams: int, seconds: float, model: str | None, device: str, ho
         async with broker_for_bench(host, port) as (h, p):
             counter = Counter(h, p, "eegd")
             try:
-                full = await run_pipeline(clf, h, p, Path(tmp), streams, seconds, 0.0, counter)
+                full = await run_pipeline(clf, model, h, p, Path(tmp), streams, seconds, 0.0, counter)
                 result["pipeline_windows_per_s"] = full.windows_per_s
                 result["pipeline"] = full.__dict__
                 best: PipelineRun | None = None
                 levels = []
                 for n in ramp:
-                    r = await run_pipeline(clf, h, p, Path(tmp), n, seconds, 1.0, counter)
+                    r = await run_pipeline(clf, model, h, p, Path(tmp), n, seconds, 1.0, counter)
                     levels.append(r.__dict__)
                     log.info("real time, %d streams: p99 %.1f ms, %d/%d windows, %d dropped, ok=%s", n,
                              r.latency_ms_p99, r.windows_received, r.windows_expected, r.dropped, r.ok)
