@@ -22,7 +22,7 @@ from daemon.systemd_notify import Notifier
 from eegstream.csv_source import CsvBlockSource, CsvSource
 from eegstream.lsl_source import LslSource
 from eegstream.quality import issue_names
-from eegstream.recorded_csv import read_recordings
+from eegstream.recorded_csv import Recording, read_recordings
 from eegstream.sources import Source, SourceError
 from eegstream.stream_block import StreamBlock
 from eegstream.stream_windows import StreamWindows, Windows, needs_resampling
@@ -48,10 +48,11 @@ class Publisher(Protocol):
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
 
 
-def make_source(s: StreamConfig) -> Source:
+def make_source(s: StreamConfig, recordings: list[Recording] | None = None) -> Source:
+    """The stream's source; `recordings`: a CSV file's contents when already read."""
     if s.source == "csv":
         assert s.path is not None
-        return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels)
+        return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
     return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels)
 
 
@@ -91,9 +92,9 @@ class Service:
         self._severity = np.array([SEVERITY.index(lbl) for lbl in self.labels])
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
-    async def pump(self, st: StreamState) -> None:
+    async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
-        source = make_source(st.cfg)
+        source = make_source(st.cfg, recordings)
         sw: StreamWindows | None = None
         try:
             info = await source.open()
@@ -162,20 +163,22 @@ class Service:
         rate) play as one block; any other plays as a stream of its own."""
         recs = await asyncio.gather(*(asyncio.to_thread(read_recordings, st.cfg.path, st.cfg.rate) for st in group),
                                     return_exceptions=True)
-        parts: dict[tuple, list[tuple[StreamState, np.ndarray]]] = {}
-        alone = []
+        parts: dict[tuple, list[tuple[StreamState, list[Recording]]]] = {}
+        tasks = []
         for st, r in zip(group, recs, strict=True):
-            if isinstance(r, Exception) or len(r) != 1 or r[0].samples.shape[1] != 1 or r[0].timestamps is not None \
+            if isinstance(r, Exception):
+                tasks.append(self.pump(st))  # read again there, to report (or half play) the bad file
+            elif len(r) != 1 or r[0].samples.shape[1] != 1 or r[0].timestamps is not None \
                     or needs_resampling(r[0].rate, self.model_rate):
-                alone.append(st)
+                tasks.append(self.pump(st, r))
             else:
-                parts.setdefault((r[0].n_samples, r[0].rate), []).append((st, r[0].samples[:, 0]))
-        tasks = [self.pump(st) for st in alone]
+                parts.setdefault((r[0].n_samples, r[0].rate), []).append((st, r))
         for (_, rate), members in parts.items():
             if len(members) < 2:
-                tasks += [self.pump(st) for st, _ in members]
+                tasks += [self.pump(st, r) for st, r in members]
             else:
-                tasks.append(self._play_block([m[0] for m in members], np.stack([m[1] for m in members]), rate))
+                tasks.append(self._play_block([st for st, _ in members],
+                                              np.stack([r[0].samples[:, 0] for _, r in members]), rate))
         await asyncio.gather(*tasks)
 
     async def _play_block(self, states: list[StreamState], samples: np.ndarray, rate: float) -> None:

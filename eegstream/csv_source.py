@@ -82,19 +82,21 @@ class CsvBlockSource:
 
 
 class CsvSource:
-    """Plays a CSV file; `speed` 1.0 is real time, 0 as fast as possible; `loop` restarts it with the clock going on."""
+    """Plays a CSV file; `speed` 1.0 is real time, 0 as fast as possible; `loop` restarts it with the clock going on.
+    `recordings`: the file's contents when already read (it is not read again)."""
 
     def __init__(self, path: str | Path, speed: float = 1.0, loop: bool = False, rate: float | None = None,
-                 channels: tuple[str, ...] | None = None) -> None:
+                 channels: tuple[str, ...] | None = None, recordings: list[Recording] | None = None) -> None:
         self.path = Path(path)
         self.speed, self.loop, self.rate_hint, self.wanted = speed, loop, rate, channels
+        self._read = recordings
         self._samples: np.ndarray | None = None
         self._times: np.ndarray | None = None
 
     async def open(self) -> StreamInfo:
         self._late_error: CsvFormatError | None = None
         try:
-            recordings = await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
+            recordings = self._read or await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
         except CsvFormatError as exc:
             # A continuous file that turns bad half way: play the rows before the fault, then end with it.
             if exc.row is None or exc.row <= 2 or is_uci_header(read_header(self.path)):
