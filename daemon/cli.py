@@ -128,8 +128,8 @@ def _events(args: argparse.Namespace, parts: list) -> dict:
     if not args.verbose:  # one line per alert change of every session would drown the report
         for name in ("daemon", "eegstream"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    events = evaluate_events(parts, args.session_recordings, args.events_seed, args.on_windows,
-                                    args.off_windows, TUNE_GRID if args.tune else [])
+    events = evaluate_events(parts, args.session_recordings, args.events_seed, args.on_windows, args.off_windows,
+                             TUNE_GRID if args.tune else [])
     print(format_events(events))
     return events
 
