@@ -32,8 +32,8 @@ class Scheduler:
     last sample arrived, runs the model once, and hands each batch's probabilities to `deliver`."""
 
     def __init__(self, engine: InferenceEngine, deliver: Callable[[WindowBatch, np.ndarray], None],
-                 max_batch: int, max_wait_ms: float, queue_size: int = 1024, depth: int = 2) -> None:
-        self.engine, self.deliver, self.depth = engine, deliver, depth
+                 max_batch: int, max_wait_ms: float, queue_size: int = 1024) -> None:
+        self.engine, self.deliver = engine, deliver
         self.max_batch, self.max_wait = max_batch, max_wait_ms / 1000.0
         self.queue: asyncio.Queue[WindowBatch | None] = asyncio.Queue(maxsize=queue_size)
 
@@ -45,49 +45,36 @@ class Scheduler:
         await self.queue.put(None)
 
     async def run(self) -> None:
-        """Gather batches and start the model on each; a second task delivers results in order, so the event
-        loop publishes one batch while the worker thread computes the next (at most `depth` batches ahead)."""
-        started: asyncio.Queue[tuple[list[WindowBatch], asyncio.Future] | None] = asyncio.Queue(maxsize=self.depth)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._deliver_in_order(started), name="scheduler-deliver")
-            closed = False
-            while not closed:
-                pending, closed = await self._gather()
-                if pending:
-                    flat = np.concatenate([b.windows.reshape(-1, b.windows.shape[-1]) for b in pending])
-                    await started.put((pending, asyncio.ensure_future(self.engine.infer(flat))))
-            await started.put(None)
-
-    async def _gather(self) -> tuple[list[WindowBatch], bool]:
-        """The next batch to run, and whether `close()` was reached."""
-        first = await self.queue.get()
-        if first is None:
-            return [], True
-        pending, count = [first], first.windows.shape[0] * first.windows.shape[1]
-        deadline = first.received + self.max_wait
-        while count < self.max_batch:
-            try:
-                item = self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
+        closed = False
+        while not closed:
+            first = await self.queue.get()
+            if first is None:
+                return
+            pending, count = [first], first.windows.shape[0] * first.windows.shape[1]
+            deadline = first.received + self.max_wait
+            while count < self.max_batch:
                 try:
-                    item = await asyncio.wait_for(self.queue.get(), remaining)
-                except TimeoutError:
+                    item = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self.queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                if item is None:
+                    closed = True
                     break
-            if item is None:
-                return pending, True
-            pending.append(item)
-            count += item.windows.shape[0] * item.windows.shape[1]
-        return pending, False
+                pending.append(item)
+                count += item.windows.shape[0] * item.windows.shape[1]
+            await self._flush(pending)
 
-    async def _deliver_in_order(self, started: asyncio.Queue) -> None:
-        while (item := await started.get()) is not None:
-            pending, future = item
-            probs = await future
-            i = 0
-            for b in pending:
-                n, ch = b.windows.shape[:2]
-                self.deliver(b, probs[i : i + n * ch].reshape(n, ch, probs.shape[1]))
-                i += n * ch
+    async def _flush(self, pending: list[WindowBatch]) -> None:
+        flat = np.concatenate([b.windows.reshape(-1, b.windows.shape[-1]) for b in pending])
+        probs = await self.engine.infer(flat)
+        i = 0
+        for b in pending:
+            n, ch = b.windows.shape[:2]
+            self.deliver(b, probs[i : i + n * ch].reshape(n, ch, probs.shape[1]))
+            i += n * ch
