@@ -74,7 +74,8 @@ def main() -> None:
             base = np.median(rates["eager"])
             for k, f in fs.items():
                 diff = (torch.as_tensor(f(x)) - ref).abs().max().item()
-                print(f"| {name} | {k} | {np.median(rates[k]):,.0f} | {np.median(rates[k]) / base:.2f} x | {diff:.1e} |")
+                r = np.median(rates[k])
+                print(f"| {name} | {k} | {r:,.0f} | {r / base:.2f} x | {diff:.1e} |")
 
 
 if __name__ == "__main__":
