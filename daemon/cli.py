@@ -146,8 +146,8 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     if args.events:
         folds = kfold_by_recording(recordings, args.folds, cfg.seed)
-        parts = [(Classifier.from_path(Path(args.out) / f"fold{i + 1}.safetensors", args.device), test)
-                 for i, (_, test) in enumerate(folds)]
+        parts = [(Classifier.from_path(path, args.device), test)
+                 for path, (_, test) in zip(summary["checkpoints"], folds, strict=True)]
         summary["events"] = _events(args, parts)
         (Path(args.out) / "crossval.json").write_text(json.dumps(summary, indent=2))
     return EXIT_OK

@@ -27,10 +27,11 @@ def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_
     and each fold's checkpoint (`fold<i>.safetensors`, scored on that fold's held-out recordings)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fold_reports = []
+    fold_reports, checkpoints = [], []
     for i, (fit, test) in enumerate(kfold_by_recording(recordings, folds, cfg.seed)):
         ckpt, _ = train(fit, cfg, progress=progress)  # what `eegd split` + `eegd train --seed S` gives
-        ckpt.id = save(ckpt, out_dir / f"fold{i + 1}.safetensors")
+        checkpoints.append(str(out_dir / f"fold{i + 1}.safetensors"))
+        ckpt.id = save(ckpt, checkpoints[-1])
         report = evaluate(Classifier(ckpt, cfg.device).predict_proba, test)
         log.info("fold %d/%d: recall %s, macro-F1 %.3f", i + 1, folds,
                  {k: round(v["recall"], 3) for k, v in report["per_class"].items()}, report["macro_f1"])
@@ -45,7 +46,7 @@ def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_
         "macro_f1": stat([r["macro_f1"] for r in fold_reports]),
         "accuracy": stat([r["accuracy"] for r in fold_reports]),
         "recording_accuracy": stat([r["recording_accuracy"] for r in fold_reports]),
-        "fold_reports": fold_reports,
+        "fold_reports": fold_reports, "checkpoints": checkpoints,
     }
     (out_dir / "crossval.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -95,7 +95,6 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = "",
           progress: bool = True) -> tuple[Checkpoint, dict]:
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
-    _seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
     x, y = _windows_and_labels(fit_recs, cfg.train_hop)
