@@ -179,8 +179,11 @@ async def bench(streams: int, seconds: float, model: str | None, device: str, ho
     clf = Classifier.from_path(model, device)
     logging.getLogger("daemon").setLevel(logging.WARNING)
     logging.getLogger("eegstream").setLevel(logging.WARNING)
+    log.setLevel(logging.INFO)  # the bench's own progress lines stay visible
+    log.info("model %s on %s: the model alone, then one window per call", clf.id, clf.device)
     model_wps, best_batch = model_windows_per_s(clf)
     naive_wps = naive_windows_per_s(clf, seconds=3.0)
+    log.info("model alone %.0f windows/s (batch %d), naive %.0f windows/s", model_wps, best_batch, naive_wps)
     result: dict = {"device": str(clf.device), "model": clf.id, "cpu_count": os.cpu_count(),
                     "model_windows_per_s": model_wps, "model_best_batch": best_batch,
                     "naive_windows_per_s": naive_wps}
@@ -188,7 +191,10 @@ async def bench(streams: int, seconds: float, model: str | None, device: str, ho
         async with broker_for_bench(host, port) as (h, p):
             counter = Counter(h, p, "eegd")
             try:
+                log.info("pipeline: %d streams of %.0f s at full speed", streams, seconds)
                 full = await run_pipeline(clf, model, h, p, Path(tmp), streams, seconds, 0.0, counter)
+                log.info("pipeline: %.0f windows/s; real-time ramp over %s streams", full.windows_per_s,
+                         ",".join(map(str, ramp)))
                 result["pipeline_windows_per_s"] = full.windows_per_s
                 result["pipeline"] = full.__dict__
                 best: PipelineRun | None = None
