@@ -22,6 +22,7 @@ def cpu_threads(configured: int) -> int:
 
 class InferenceEngine:
     def __init__(self, classifier: Classifier, threads: int = 0) -> None:
+        self._threads_before = torch.get_num_threads()  # torch's thread count is the process's: restored at close
         if classifier.device.type == "cpu":
             # On 2 cores, torch's 2 intra-op threads and the event loop fought: p99 latency at 1,000 real-time
             # streams went from 195 ms (2 threads) to 40 ms (1 thread) in `eegd bench`'s ramp.
@@ -46,3 +47,4 @@ class InferenceEngine:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        torch.set_num_threads(self._threads_before)
