@@ -66,7 +66,8 @@ def _train_config(args: argparse.Namespace):
 
     return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
                        balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop,
-                       window_norm=args.window_norm, members=args.members)
+                       window_norm=args.window_norm, members=args.members,
+                       set_labels=args.set_labels)
 
 
 def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
@@ -81,6 +82,8 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
     sp.add_argument("--window-norm", action="store_true",
                     help="conv_lstm: standardise each window by itself, its log sd as an extra feature")
     sp.add_argument("--members", type=int, default=1, help="train an ensemble of this many networks (seeds S, S+1..)")
+    sp.add_argument("--set-labels", action="store_true",
+                    help="conv_lstm: learn the five Bonn sets (normal as C, B, A), still predicting three labels")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

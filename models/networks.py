@@ -34,8 +34,13 @@ class ConvLSTM(nn.Module):
 
     def __init__(self, channels: int = 32, hidden: int = 40, strides: tuple[int, ...] = (3, 2, 2),
                  bidirectional: bool = True, dropout: float = 0.3, n_classes: int = 3,
-                 window_norm: bool = False) -> None:
+                 window_norm: bool = False, subclasses: list[int] | None = None) -> None:
         super().__init__()
+        # subclasses: outputs per class (e.g. [1, 1, 3]: normal learnt as its three Bonn sets); forward() sums
+        # each class's subclass probabilities (log-sum-exp of their logits), fine_logits() gives them all
+        self.subclasses = list(subclasses or [1] * n_classes)
+        if len(self.subclasses) != n_classes or min(self.subclasses) < 1:
+            raise ValueError(f"subclasses {subclasses} must give at least 1 output to each of {n_classes} classes")
         # window_norm: each window standardised by its own mean and sd, with log(sd) given to the classifier
         # as one extra feature (per-window scaling that still lets amplitude count)
         self.window_norm = window_norm
@@ -49,9 +54,16 @@ class ConvLSTM(nn.Module):
         self.lstm = nn.LSTM(channels, hidden, batch_first=True, bidirectional=bidirectional)
         width = hidden * (2 if bidirectional else 1)
         self.attn = nn.Linear(width, 1)
-        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(width + int(window_norm), n_classes))
+        self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(width + int(window_norm), sum(self.subclasses)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fine = self.fine_logits(x)
+        if len(self.subclasses) == fine.shape[1]:
+            return fine
+        return torch.stack([part.logsumexp(dim=1) for part in fine.split(self.subclasses, dim=1)], dim=1)
+
+    def fine_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of every subclass output (batch, sum(subclasses)); the classes' own when none are split."""
         if self.window_norm:
             sd = x.std(dim=1, keepdim=True) + 1e-3
             x = (x - x.mean(dim=1, keepdim=True)) / sd

@@ -47,6 +47,7 @@ class TrainConfig:
     cosine: bool = False  # cosine learning-rate schedule over `epochs`
     window_norm: bool = False  # conv_lstm: per-window standardisation (+ log sd as a feature) in the network
     members: int = 1  # > 1: an ensemble of this many networks, trained from seeds seed, seed+1, ...
+    set_labels: bool = False  # conv_lstm: learn the five Bonn sets (normal = C, B, A), predict the three labels
 
 
 def file_sha256(path: str | Path) -> str:
@@ -57,9 +58,18 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _windows_and_labels(recordings: Sequence[Recording], hop: int) -> tuple[np.ndarray, np.ndarray]:
+# set_labels: UCI y 1..5 (Bonn E, D, C, B, A) as the network's outputs, grouped into seizure, tumor, normal
+SET_SUBCLASSES = [1, 1, 3]
+
+
+def _windows_and_labels(recordings: Sequence[Recording], hop: int, set_labels: bool = False,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Training windows and, per window, its label index (or with set_labels its UCI y - 1)."""
+    if set_labels and any(r.uci_y is None for r in recordings):
+        raise ValueError("set labels need UCI-format training data (every recording's y 1..5)")
     xs = [recording_windows(r, hop) for r in recordings]
-    ys = [np.full(len(x), r.label, dtype=np.int64) for x, r in zip(xs, recordings, strict=True)]
+    ys = [np.full(len(x), r.uci_y - 1 if set_labels else r.label, dtype=np.int64)
+          for x, r in zip(xs, recordings, strict=True)]
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -97,20 +107,25 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
     device = pick_device(cfg.device)
     fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
-    x, y = _windows_and_labels(fit_recs, cfg.train_hop)
+    if cfg.set_labels and cfg.architecture != "conv_lstm":
+        raise ValueError(f"set labels need architecture conv_lstm, not {cfg.architecture!r}")
+    x, y = _windows_and_labels(fit_recs, cfg.train_hop, cfg.set_labels)
     scaler = WindowScaler.fit(x)
     x_t = torch.from_numpy(scaler.transform(x)).to(device)
     y_t = torch.from_numpy(y).to(device)
     hyper: dict = {"window_norm": True} if cfg.window_norm else {}
+    if cfg.set_labels:
+        hyper["subclasses"] = SET_SUBCLASSES
     log.info("training %s%s on %d recordings (%d windows), validating on %d recordings, device %s",
              cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), len(x),
              len(val_recs), device)
-    states, history, best = [], [], {}
+    states, history, best, best_epochs = [], [], {}, []
     for k in range(cfg.members):
         _seed_everything(cfg.seed + k)
         net = build(cfg.architecture, hyper).to(device)
         best, h = _fit(net, x_t, y_t, val_recs, scaler, cfg, cfg.seed + k, progress)
         states.append(best["state"])
+        best_epochs.append(best["epoch"])
         history += [{**row, "member": k} for row in h] if cfg.members > 1 else h
     architecture, state = cfg.architecture, states[0]
     if cfg.members > 1:
@@ -119,7 +134,8 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
         state = {f"members.{k}.{name}": v for k, s in enumerate(states) for name, v in s.items()}
         net = build(architecture, hyper).to(device)
         net.load_state_dict(state)
-        best = {"epoch": best["epoch"], "report": evaluate(_Predictor(net, scaler, device), val_recs)}
+        # an ensemble's best epoch is each member's own
+        best = {"epoch": best_epochs, "report": evaluate(_Predictor(net, scaler, device), val_recs)}
     ckpt = Checkpoint(
         architecture=architecture, hyperparameters=hyper,
         state_dict={k: v.cpu() for k, v in state.items()}, scaler=scaler, labels=LABELS,
@@ -138,9 +154,11 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs) if cfg.cosine else None
     weights = None
+    n_out = sum(SET_SUBCLASSES) if cfg.set_labels else len(LABELS)
     if cfg.balanced:
-        counts = torch.bincount(y_t.cpu(), minlength=len(LABELS)).float()
-        weights = (counts.sum() / (len(LABELS) * counts.clamp_min(1))).to(device)
+        counts = torch.bincount(y_t.cpu(), minlength=n_out).float()
+        weights = (counts.sum() / (n_out * counts.clamp_min(1))).to(device)
+    logits_of = net.fine_logits if cfg.set_labels else net
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     gen = torch.Generator().manual_seed(seed)
     predictor = _Predictor(net, scaler, device)
@@ -156,7 +174,7 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
             xb = x_t[batch]
             if cfg.augment:
                 xb = _augment(xb, gen)
-            logits = net(xb)
+            logits = logits_of(xb)
             loss = loss_fn(logits, y_t[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -230,16 +248,20 @@ def write_plots(report: dict, stem: Path) -> None:
     fig.savefig(f"{stem}.confusion.png", dpi=100)
     plt.close(fig)
 
-    h = report["history"]
-    epochs = [r["epoch"] for r in h]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
-    a1.plot(epochs, [r["train_loss"] for r in h], label="train loss")
+    best = report["best_epoch"]
+    members = sorted({r.get("member", 0) for r in report["history"]})
+    for m in members:  # an ensemble's members each get their own lines (and best epoch)
+        h = [r for r in report["history"] if r.get("member", 0) == m]
+        epochs = [r["epoch"] for r in h]
+        tag = f", member {m}" if len(members) > 1 else ""
+        a1.plot(epochs, [r["train_loss"] for r in h], label=f"train loss{tag}")
+        a2.plot(epochs, [r["train_accuracy"] for r in h], label=f"train accuracy (windows){tag}")
+        a2.plot(epochs, [r["val_accuracy"] for r in h], label=f"validation accuracy (rows){tag}")
+        a2.plot(epochs, [r["val_macro_f1"] for r in h], label=f"validation macro-F1 (rows){tag}")
+        a2.axvline(best[m] if isinstance(best, list) else best, color="grey", linestyle=":")
     a1.set_xlabel("epoch")
     a1.legend()
-    a2.plot(epochs, [r["train_accuracy"] for r in h], label="train accuracy (windows)")
-    a2.plot(epochs, [r["val_accuracy"] for r in h], label="validation accuracy (rows)")
-    a2.plot(epochs, [r["val_macro_f1"] for r in h], label="validation macro-F1 (rows)")
-    a2.axvline(report["best_epoch"], color="grey", linestyle=":")
     a2.set_xlabel("epoch")
     a2.legend(fontsize=8)
     fig.tight_layout()

@@ -33,7 +33,8 @@ def test_an_ensemble_checkpoint_gives_the_mean_of_its_members_probabilities(sim_
     from models.checkpoint import Checkpoint, load, save
 
     cfg = replace(small_train_config, architecture="conv_lstm", members=2, epochs=2, window_norm=True)
-    ens, _ = train(read_uci(sim_uci), cfg, progress=False)
+    ens, result = train(read_uci(sim_uci), cfg, progress=False)
+    assert len(result["best_epoch"]) == 2  # each member stops at its own best epoch
     save(ens, tmp_path / "ens.safetensors")
     clf = Classifier(load(tmp_path / "ens.safetensors"), "cpu")
     assert clf.id.startswith("ensemble-")
@@ -45,6 +46,36 @@ def test_an_ensemble_checkpoint_gives_the_mean_of_its_members_probabilities(sim_
         members.append(Classifier(one, "cpu").predict_proba(windows))
     assert not np.allclose(members[0], members[1], atol=1e-3)  # two networks from two seeds
     np.testing.assert_allclose(clf.predict_proba(windows), (members[0] + members[1]) / 2, atol=1e-5)
+
+
+def test_a_set_label_model_predicts_three_labels_summing_its_five_sets(sim_uci, small_train_config, tmp_path):
+    from dataclasses import replace
+
+    from models.checkpoint import load, save
+    from models.networks import build
+
+    cfg = replace(small_train_config, architecture="conv_lstm", set_labels=True, epochs=2)
+    ckpt, _ = train(read_uci(sim_uci), cfg, progress=False)
+    save(ckpt, tmp_path / "sets.safetensors")
+    clf = Classifier(load(tmp_path / "sets.safetensors"), "cpu")
+    windows = np.random.default_rng(0).normal(0, 80, (32, 120)).astype(np.float32)
+    probs = clf.predict_proba(windows)
+    assert probs.shape == (32, 3)
+
+    net = build(ckpt.architecture, ckpt.hyperparameters)
+    net.load_state_dict(ckpt.state_dict)
+    net.eval()
+    with torch.no_grad():
+        sets = torch.softmax(net.fine_logits(torch.from_numpy(ckpt.scaler.transform(windows))), dim=1).numpy()
+    assert sets.shape == (32, 5)  # Bonn E, D, C, B, A
+    np.testing.assert_allclose(probs, np.stack([sets[:, 0], sets[:, 1], sets[:, 2:].sum(1)], axis=1), atol=1e-5)
+
+
+def test_set_labels_refuse_the_seed_architecture(sim_uci, small_train_config):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="conv_lstm"):
+        train(read_uci(sim_uci), replace(small_train_config, set_labels=True), progress=False)
 
 
 @pytest.mark.slow
