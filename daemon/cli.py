@@ -94,6 +94,9 @@ def _add_event_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
     sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
     sp.add_argument("--off-windows", type=int, default=5)
+    sp.add_argument("--seizure-average-windows", type=int, default=0,
+                    help="seizure alarm on the mean seizure probability of this many windows (as [alerts])")
+    sp.add_argument("--seizure-threshold", type=float, default=0.5, help="... at or above this")
     sp.add_argument("--tune", action="store_true", help="with --events: score a grid of on/off windows too")
 
 
@@ -126,13 +129,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _events(args: argparse.Namespace, parts: list) -> dict:
     """--events for evaluate and crossval: play the held-out recordings through the pipeline, print the scores."""
+    from daemon.config import AlertsConfig
     from daemon.event_scoring import TUNE_GRID, evaluate_events, format_events
 
     if not args.verbose:  # one line per alert change of every session would drown the report
         for name in ("daemon", "eegstream"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    events = evaluate_events(parts, args.session_recordings, args.events_seed, args.on_windows, args.off_windows,
-                             TUNE_GRID if args.tune else [])
+    alerts = AlertsConfig(args.on_windows, args.off_windows, args.seizure_average_windows, args.seizure_threshold)
+    events = evaluate_events(parts, args.session_recordings, args.events_seed, alerts, TUNE_GRID if args.tune else [])
     print(format_events(events))
     return events
 

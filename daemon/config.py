@@ -54,6 +54,8 @@ class WindowConfig:
 class AlertsConfig:
     on_windows: int = 3
     off_windows: int = 5
+    seizure_average_windows: int = 0  # > 0: seizure alarm on the mean p(seizure) of this many windows
+    seizure_threshold: float = 0.5  # ... at or above this (cleared below half of it)
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,10 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
     for k in ("on_windows", "off_windows"):
         if getattr(cfg.alerts, k) < 1:
             raise ConfigError(f"alerts.{k}: must be >= 1")
+    if cfg.alerts.seizure_average_windows < 0:
+        raise ConfigError(f"alerts.seizure_average_windows: must be >= 0, got {cfg.alerts.seizure_average_windows}")
+    if not 0 < cfg.alerts.seizure_threshold <= 1:
+        raise ConfigError(f"alerts.seizure_threshold: must be in (0, 1], got {cfg.alerts.seizure_threshold}")
     if cfg.scheduler.max_batch < 1:
         raise ConfigError("scheduler.max_batch: must be >= 1")
     for k in ("max_abs_uv", "flat_uv", "gap_periods"):

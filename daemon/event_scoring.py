@@ -17,6 +17,7 @@ merged when closer than 90 s) scores the same alarm intervals.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from daemon.alert_state import AlertState
-from daemon.config import parse
+from daemon.config import AlertsConfig, parse
 from daemon.messages import Outgoing
 from daemon.service import Service
 from eegstream.labels import LABELS
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 
 SEIZURE = LABELS.index("seizure")
 GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
-TUNE_GRID = [(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)]  # --tune: (on, off) windows
+# --tune: label runs (on, off windows), then the mean-probability seizure alarm (windows, threshold; off 5)
+TUNE_GRID = [AlertsConfig(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] + [
+    AlertsConfig(8, 5, n, th) for n in (16, 24, 32, 48) for th in (0.2, 0.3, 0.4, 0.5)]
 
 
 @dataclass
@@ -49,9 +52,9 @@ class Session:
 
 @dataclass
 class Capture:
-    """The pipeline's messages for one session: predictions (t_start, t_end, label) and alarms."""
+    """The pipeline's messages for one session: predictions (t_start, t_end, label, p(seizure)) and alarms."""
 
-    predictions: list[tuple[float, float, str]] = field(default_factory=list)
+    predictions: list[tuple[float, float, str, float]] = field(default_factory=list)
     alerts: list[tuple[float, str]] = field(default_factory=list)  # (detection time, state)
 
 
@@ -68,7 +71,7 @@ class CollectingSink:
         p = msg.payload
         cap = self.captures.setdefault(p["stream"], Capture())
         if msg.topic.endswith("/prediction"):
-            cap.predictions.append((p["t_start"], p["t_end"], p["label"]))
+            cap.predictions.append((p["t_start"], p["t_end"], p["label"], p["probs"]["seizure"]))
         elif msg.topic.endswith("/alert"):
             cap.alerts.append((cap.predictions[-1][1], p["state"]))
         self.published += 1
@@ -107,11 +110,11 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
     return sessions, {"stream": configs}
 
 
-def alarms_from_predictions(cap: Capture, on_windows: int, off_windows: int) -> list[tuple[float, float]]:
+def alarms_from_predictions(cap: Capture, alerts: AlertsConfig) -> list[tuple[float, float]]:
     """Seizure alarm intervals (detection time, end) from predictions, with the daemon's AlertState."""
-    state, out, opened = AlertState(on_windows, off_windows), [], None
-    for t0, t1, label in cap.predictions:
-        change = state.update(label, t0)
+    state, out, opened = AlertState.from_config(alerts), [], None
+    for t0, t1, label, p_seizure in cap.predictions:
+        change = state.update(label, t0, p_seizure)
         if change is None:
             continue
         if change.state == "seizure":
@@ -168,12 +171,12 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
 
 
 async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
-                        on_windows: int, off_windows: int, hop: int = 30, prefix: str = "",
+                        alerts: AlertsConfig, hop: int = 30, prefix: str = "",
                         ) -> tuple[list[Session], dict[str, Capture]]:
     with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
         sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
         cfg = parse({**streams, "window": {"hop": hop},
-                     "alerts": {"on_windows": on_windows, "off_windows": off_windows}})
+                     "alerts": dataclasses.asdict(alerts)})
         sink = CollectingSink()
         service = Service(cfg, classifier, publisher=sink)
         log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
@@ -183,17 +186,16 @@ async def play_sessions(classifier: Classifier, recordings: Sequence[Recording],
 
 
 def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per_session: int = 10,
-                    seed: int = 0, on_windows: int = 3, off_windows: int = 5,
-                    tune: Sequence[tuple[int, int]] = ()) -> dict:
-    """The `events` block of `eegd evaluate --json` (`tune` adds a row per (on, off) pair tried), over one or
+                    seed: int = 0, alerts: AlertsConfig | None = None, tune: Sequence[AlertsConfig] = ()) -> dict:
+    """The `events` block of `eegd evaluate --json` (`tune` adds a row per alert setting tried), over one or
     several (model, held-out recordings) pairs, e.g. the folds of a cross-validation, each
     played with its own model and scored together (streams named `fold<i>-session<k>` when more than one)."""
+    alerts = alerts or AlertsConfig()
     sessions: list[Session] = []
     captures: dict[str, Capture] = {}
     for i, (classifier, recordings) in enumerate(parts):
         prefix = f"fold{i + 1}-" if len(parts) > 1 else ""
-        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, on_windows, off_windows,
-                                         prefix=prefix))
+        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix))
         sessions += s
         captures.update(c)
     live = {k: [] for k in captures}
@@ -208,23 +210,30 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
         if opened is not None:
             live[stream].append((opened, cap.predictions[-1][1]))
     result = score(sessions, live)
-    result.update(on_windows=on_windows, off_windows=off_windows, per_session=per_session, seed=seed)
+    result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed)
     if len(parts) > 1:
         result["models"] = [c.id for c, _ in parts]
     if tune:
         result["tuning"] = []
-        for on, off in tune:
-            r = score(sessions, {k: alarms_from_predictions(c, on, off) for k, c in captures.items()})
-            result["tuning"].append({"on_windows": on, "off_windows": off, **{
+        for setting in tune:
+            r = score(sessions, {k: alarms_from_predictions(c, setting) for k, c in captures.items()})
+            result["tuning"].append({**dataclasses.asdict(setting), **{
                 k: r[k] for k in ("sensitivity", "false_alarms", "false_alarms_per_hour", "latency_s_median",
                                   "latency_s_max")}})
     return result
 
 
+def _rule(a: dict) -> str:
+    runs = f"on {a['on_windows']:>2} off {a['off_windows']:>2}"
+    if a["seizure_average_windows"]:
+        return f"{runs}, seizure: mean p of {a['seizure_average_windows']:>2} windows >= {a['seizure_threshold']:.2f}"
+    return runs
+
+
 def format_events(r: dict) -> str:
     lines = [
         f"events: {r['sessions']} sessions, {r['hours']:.2f} h ({r['non_seizure_hours']:.2f} h without seizure), "
-        f"{r['seizure_events']} seizure events; alerts on {r['on_windows']} / off {r['off_windows']} windows",
+        f"{r['seizure_events']} seizure events; alerts {_rule(r)}",
         f"  sensitivity {r['sensitivity']:.3f} ({r['detected']}/{r['seizure_events']}), "
         f"false alarms {r['false_alarms_per_hour']:.2f}/h ({r['false_alarms']}), "
         f"latency median {r['latency_s_median']:.2f} s, max {r['latency_s_max']:.2f} s",
@@ -232,7 +241,7 @@ def format_events(r: dict) -> str:
         f"{r['timescoring']['precision']:.3f}, false alarms {r['timescoring']['false_alarms_per_hour']:.2f}/h",
     ]
     for t in r.get("tuning", []):
-        lines.append(f"  on {t['on_windows']:>2} off {t['off_windows']:>2}: sensitivity {t['sensitivity']:.3f}, "
-                     f"false alarms {t['false_alarms_per_hour']:.2f}/h, latency median {t['latency_s_median']:.2f} s"
-                     f" max {t['latency_s_max']:.2f} s")
+        lines.append(f"  {_rule(t)}: sensitivity {t['sensitivity']:.3f}, "
+                     f"false alarms {t['false_alarms_per_hour']:.2f}/h, "
+                     f"latency median {t['latency_s_median']:.2f} s max {t['latency_s_max']:.2f} s")
     return "\n".join(lines)

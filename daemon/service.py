@@ -82,14 +82,14 @@ class Service:
         self.model_rate = classifier.sample_rate
         self.engine = InferenceEngine(classifier, cfg.model.threads)
         self.topics = Topics(cfg.mqtt.topic_prefix)
-        self.streams = [StreamState(s, i, AlertState(cfg.alerts.on_windows, cfg.alerts.off_windows))
-                        for i, s in enumerate(cfg.stream)]
+        self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(cfg.stream)]
         self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
                                                                 tuple(s.id for s in cfg.stream))
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
         self.stop = asyncio.Event()
         self._severity = np.array([SEVERITY.index(lbl) for lbl in self.labels])
+        self._seizure = self.labels.index("seizure")
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
@@ -235,6 +235,7 @@ class Service:
         labels = [self.labels[k] for k in stream_label.tolist()]
         t_start, t_end = b.t_start.tolist(), b.t_end.tolist()
         p_list = stream_probs.tolist()
+        p_seizure = probs[:, :, self._seizure].max(axis=1).tolist()  # the alarm's evidence: the surest channel
         streams = b.streams.tolist()
         for i in range(len(probs)):
             st = self.streams[streams[i]]
@@ -251,7 +252,7 @@ class Service:
                 }
             st.seq += 1
             self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))
-            change = st.alert.update(label, t_start[i])
+            change = st.alert.update(label, t_start[i], p_seizure[i])
             if change:
                 st.alerts += 1
                 log.info("stream %s: alert state %s since %.3f", st.cfg.id, change.state, change.since)

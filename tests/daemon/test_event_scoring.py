@@ -1,6 +1,7 @@
 import json
 
 from daemon.cli import main
+from daemon.config import AlertsConfig
 from daemon.event_scoring import Capture, alarms_from_predictions, build_sessions, score
 from eegstream.recorded_csv import read_uci
 from eegstream.simulator import write_uci_csv
@@ -31,9 +32,19 @@ def test_scoring_counts_detections_false_alarms_and_latency():
 
 
 def test_alarm_intervals_follow_the_alert_hysteresis():
-    cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl) for i, lbl in
+    cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl, 0.9 if lbl == "seizure" else 0.0) for i, lbl in
                                enumerate(["normal"] * 3 + ["seizure"] * 4 + ["normal"] * 6)])
-    assert alarms_from_predictions(cap, 3, 5) == [(5 * 0.2 + 0.7, 11 * 0.2 + 0.7)]
+    assert alarms_from_predictions(cap, AlertsConfig(3, 5)) == [(5 * 0.2 + 0.7, 11 * 0.2 + 0.7)]
+
+
+def test_mean_probability_alarm_catches_a_seizure_labelled_tumor():
+    labels = ["normal"] * 3 + ["tumor"] * 6 + ["normal"] * 8
+    cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl, 0.45 if lbl == "tumor" else 0.0)
+                               for i, lbl in enumerate(labels)])
+    assert alarms_from_predictions(cap, AlertsConfig(3, 5)) == []  # label runs: a tumor alert, no seizure alarm
+    # the mean p(seizure) of the last 4 windows reaches 0.4 at the 4th tumor window; it falls below 0.2 at the
+    # 3rd normal window, and the 5th normal window ends the alarm
+    assert alarms_from_predictions(cap, AlertsConfig(3, 5, 4, 0.4)) == [(6 * 0.2 + 0.7, 13 * 0.2 + 0.7)]
 
 
 def test_evaluate_events_through_the_streaming_path(tmp_path, capsys):
@@ -48,3 +59,14 @@ def test_evaluate_events_through_the_streaming_path(tmp_path, capsys):
         assert k in ev
     assert 0 <= ev["latency_s_median"] <= ev["latency_s_max"] < 5
     assert "sensitivity" in capsys.readouterr().out
+
+
+def test_evaluate_events_with_the_mean_probability_seizure_alarm(tmp_path, capsys):
+    data = write_uci_csv(tmp_path / "ev.csv", recordings_per_label=3, seed=4)
+    out = tmp_path / "ev.json"
+    assert main(["evaluate", "--data", str(data), "--events", "--session-recordings", "3", "--json", str(out),
+                 "--device", "cpu", "--seizure-average-windows", "8", "--seizure-threshold", "0.5"]) == 0
+    ev = json.loads(out.read_text())["events"]
+    assert ev["seizure_average_windows"] == 8 and ev["seizure_threshold"] == 0.5
+    assert ev["sensitivity"] == 1.0 and ev["latency_s_max"] < 5
+    assert "mean p of  8 windows >= 0.50" in capsys.readouterr().out
