@@ -63,3 +63,4 @@ def test_shipped_example_config_is_valid():
 
     cfg = load(Path(__file__).resolve().parents[2] / "systemd" / "eegd.toml.example")
     assert cfg.alerts.on_windows == 8 and cfg.stream[0].id == "bed1"
+    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.3
