@@ -78,7 +78,8 @@ class AlertState:
         self._recent_sum += p
         if self.state == SEIZURE or self._mean() < self.seizure_threshold:
             return None
-        return self._change(SEIZURE, next(t for q, t in recent if q >= self.seizure_threshold))
+        # the running sum may round the mean past the threshold with no window over it: then the oldest window
+        return self._change(SEIZURE, next((t for q, t in recent if q >= self.seizure_threshold), recent[0][1]))
 
     def _mean(self) -> float:
         assert self._recent
