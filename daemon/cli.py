@@ -66,8 +66,7 @@ def _train_config(args: argparse.Namespace):
 
     return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
                        balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop,
-                       window_norm=args.window_norm, members=args.members,
-                       set_labels=args.set_labels)
+                       window_norm=args.window_norm, members=args.members, set_labels=args.set_labels)
 
 
 def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
@@ -97,7 +96,7 @@ def _add_event_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--seizure-average-windows", type=int, default=0,
                     help="seizure alarm on the mean seizure probability of this many windows (as [alerts])")
     sp.add_argument("--seizure-threshold", type=float, default=0.5, help="... at or above this")
-    sp.add_argument("--tune", action="store_true", help="with --events: score a grid of on/off windows too")
+    sp.add_argument("--tune", action="store_true", help="with --events: score a grid of alert settings too")
 
 
 def _check_device(device: str) -> None:

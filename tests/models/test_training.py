@@ -71,6 +71,33 @@ def test_a_set_label_model_predicts_three_labels_summing_its_five_sets(sim_uci, 
     np.testing.assert_allclose(probs, np.stack([sets[:, 0], sets[:, 1], sets[:, 2:].sum(1)], axis=1), atol=1e-5)
 
 
+def test_ensemble_curves_draw_each_member_with_its_best_epoch(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from models.training import write_plots
+
+    row = {"train_loss": 1.0, "train_accuracy": 0.5, "val_accuracy": 0.5, "val_macro_f1": 0.4}
+    report = {"validation": {"confusion_matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}, "best_epoch": [2, 3],
+              "history": [{**row, "epoch": e, "member": m} for m in (0, 1) for e in (1, 2, 3)]}
+    saved = []
+    real_savefig = plt.Figure.savefig
+
+    def keep(fig, path, **kw):
+        saved.append(fig)
+        return real_savefig(fig, path, **kw)
+
+    monkeypatch.setattr(plt.Figure, "savefig", keep)  # keeps the figures to read their lines back
+    write_plots(report, tmp_path / "ens")
+    curves = saved[1].axes[1]
+    member_lines = [ln for ln in curves.get_lines() if ln.get_label().startswith("validation macro-F1")]
+    assert [list(ln.get_xdata()) for ln in member_lines] == [[1, 2, 3], [1, 2, 3]]  # one line each, not 1..3,1..3
+    assert sorted(ln.get_xdata()[0] for ln in curves.get_lines() if ln.get_linestyle() == ":") == [2, 3]
+    assert (tmp_path / "ens.curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_set_labels_refuse_the_seed_architecture(sim_uci, small_train_config):
     from dataclasses import replace
 
