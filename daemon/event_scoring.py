@@ -57,6 +57,11 @@ class Capture:
     predictions: list[tuple[float, float, str, float]] = field(default_factory=list)
     alerts: list[tuple[float, str]] = field(default_factory=list)  # (detection time, state)
 
+    @property
+    def end(self) -> float:
+        """The end of the last window classified."""
+        return self.predictions[-1][1] if self.predictions else 0.0
+
 
 class CollectingSink:
     """Stands in for the MQTT publisher: keeps what the service would publish, per stream."""
@@ -73,7 +78,7 @@ class CollectingSink:
         if msg.topic.endswith("/prediction"):
             cap.predictions.append((p["t_start"], p["t_end"], p["label"], p["probs"]["seizure"]))
         elif msg.topic.endswith("/alert"):
-            cap.alerts.append((cap.predictions[-1][1], p["state"]))
+            cap.alerts.append((cap.end, p["state"]))
         self.published += 1
 
     async def run(self) -> None:
@@ -110,21 +115,29 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
     return sessions, {"stream": configs}
 
 
-def alarms_from_predictions(cap: Capture, alerts: AlertsConfig) -> list[tuple[float, float]]:
-    """Seizure alarm intervals (detection time, end) from predictions, with the daemon's AlertState."""
-    state, out, opened = AlertState.from_config(alerts), [], None
-    for t0, t1, label, p_seizure in cap.predictions:
-        change = state.update(label, t0, p_seizure)
-        if change is None:
-            continue
-        if change.state == "seizure":
-            opened = t1
+def seizure_intervals(changes: Sequence[tuple[float, str]], end: float) -> list[tuple[float, float]]:
+    """Alarm intervals (on, off) from alert-state changes (time, state): on at each change to `seizure`, off
+    at the next change to anything else, or at `end`."""
+    out, opened = [], None
+    for t, state in changes:
+        if state == "seizure":
+            opened = t
         elif opened is not None:
-            out.append((opened, t1))
+            out.append((opened, t))
             opened = None
     if opened is not None:
-        out.append((opened, cap.predictions[-1][1]))
+        out.append((opened, end))
     return out
+
+
+def alarms_from_predictions(cap: Capture, alerts: AlertsConfig) -> list[tuple[float, float]]:
+    """Seizure alarm intervals (detection time, end) from predictions, with the daemon's AlertState."""
+    state, changes = AlertState.from_config(alerts), []
+    for t0, t1, label, p_seizure in cap.predictions:
+        change = state.update(label, t0, p_seizure)
+        if change is not None:
+            changes.append((t1, change.state))
+    return seizure_intervals(changes, cap.end)
 
 
 def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float]]]) -> dict:
@@ -198,17 +211,7 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
         s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix))
         sessions += s
         captures.update(c)
-    live = {k: [] for k in captures}
-    for stream, cap in captures.items():  # the alarms the daemon itself published
-        opened = None
-        for t, state in cap.alerts:
-            if state == "seizure":
-                opened = t
-            elif opened is not None:
-                live[stream].append((opened, t))
-                opened = None
-        if opened is not None:
-            live[stream].append((opened, cap.predictions[-1][1]))
+    live = {k: seizure_intervals(cap.alerts, cap.end) for k, cap in captures.items()}  # what the daemon published
     result = score(sessions, live)
     result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed)
     if len(parts) > 1:
