@@ -143,17 +143,15 @@ def _events(args: argparse.Namespace, parts: list) -> dict:
 def cmd_crossval(args: argparse.Namespace) -> int:
     from models.crossval import crossval, format_summary
     from models.inference import Classifier
-    from models.splits import kfold_by_recording
 
     _check_device(args.device)
     cfg = _train_config(args)
     recordings = _load_labelled(args.data)
-    summary = crossval(recordings, cfg, args.folds, args.out, progress=not args.quiet)
+    summary, tests = crossval(recordings, cfg, args.folds, args.out, progress=not args.quiet)
     print(format_summary(summary))
     if args.events:
-        folds = kfold_by_recording(recordings, args.folds, cfg.seed)
         parts = [(Classifier.from_path(path, args.device), test)
-                 for path, (_, test) in zip(summary["checkpoints"], folds, strict=True)]
+                 for path, test in zip(summary["checkpoints"], tests, strict=True)]
         summary["events"] = _events(args, parts)
         (Path(args.out) / "crossval.json").write_text(json.dumps(summary, indent=2))
     return EXIT_OK

@@ -48,6 +48,12 @@ class Session:
     stream: str
     duration: float
     seizures: list[tuple[float, float]]  # (start, end) seconds on the session's clock
+    recordings: list[tuple[str, float, float]] = field(default_factory=list)  # (id, start, end), in order
+
+    def recording_at(self, t: float) -> str:
+        """The id of the recording playing at `t` seconds (the last one at or after the session's end)."""
+        starts = [a for _, a, _ in self.recordings]
+        return self.recordings[max(0, int(np.searchsorted(starts, t, side="right")) - 1)][0]
 
 
 @dataclass
@@ -110,7 +116,8 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
                     seizures.append((float(a), float(b)))
         stream = f"{prefix}session{k}"
         path = write_single_channel(folder / f"{stream}.csv", x)
-        sessions.append(Session(stream, float(bounds[-1]), seizures))
+        played = [(r.id, float(a), float(b)) for r, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True)]
+        sessions.append(Session(stream, float(bounds[-1]), seizures, played))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
     return sessions, {"stream": configs}
 
@@ -145,7 +152,9 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
     from timescoring import scoring
     from timescoring.annotations import Annotation
 
-    detected, latencies, false_alarms, n_events = 0, [], 0, 0
+    detected, latencies, n_events = 0, [], 0
+    false_alarms: list[dict] = []  # where each false alarm went off, and which recording was playing
+    missed: list[dict] = []
     total_s = sum(s.duration for s in sessions)
     seizure_s = sum(b - a for s in sessions for a, b in s.seizures)
     ts_tp = ts_ref = ts_fp = 0
@@ -159,7 +168,11 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
             if inside:
                 detected += 1
                 latencies.append(min(inside) - a)
-        false_alarms += sum(1 for d, _ in hits if not any(a <= d <= b + GRACE_S for a, b in s.seizures))
+            else:
+                missed.append({"stream": s.stream, "start": a, "end": b,
+                               "recordings": [i for i, ra, rb in s.recordings if ra >= a and rb <= b]})
+        false_alarms += [{"stream": s.stream, "t": d, "recording": s.recording_at(d)} for d, _ in hits
+                         if not any(a <= d <= b + GRACE_S for a, b in s.seizures)]
         n = int(np.ceil(s.duration * fs))
         ref = Annotation([(a, b) for a, b in s.seizures], fs, n)
         hyp = Annotation([(d, min(e, s.duration)) for d, e in hits], fs, n)
@@ -170,7 +183,7 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
         "sessions": len(sessions), "hours": total_s / 3600, "non_seizure_hours": non_seizure_h,
         "seizure_events": n_events, "detected": detected,
         "sensitivity": detected / n_events if n_events else float("nan"),
-        "false_alarms": false_alarms, "false_alarms_per_hour": false_alarms / non_seizure_h,
+        "false_alarms": len(false_alarms), "false_alarms_per_hour": len(false_alarms) / non_seizure_h,
         "latency_s_median": float(np.median(latencies)) if latencies else float("nan"),
         "latency_s_max": float(np.max(latencies)) if latencies else float("nan"),
         "timescoring": {
@@ -180,6 +193,7 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
             "parameters": "SzCORE defaults: toleranceStart 30 s, toleranceEnd 60 s, minOverlap 0, "
                           "maxEventDuration 300 s, minDurationBetweenEvents 90 s",
         },
+        "false_alarm_list": false_alarms, "missed": missed,
     }
 
 
@@ -243,6 +257,10 @@ def format_events(r: dict) -> str:
         f"  timescoring (SzCORE): sensitivity {r['timescoring']['sensitivity']:.3f}, precision "
         f"{r['timescoring']['precision']:.3f}, false alarms {r['timescoring']['false_alarms_per_hour']:.2f}/h",
     ]
+    for m in r["missed"]:
+        lines.append(f"  missed: {m['stream']} {m['start']:.1f}-{m['end']:.1f} s ({', '.join(m['recordings'])})")
+    for f in r["false_alarm_list"]:
+        lines.append(f"  false alarm: {f['stream']} at {f['t']:.1f} s ({f['recording']})")
     for t in r.get("tuning", []):
         lines.append(f"  {_rule(t)}: sensitivity {t['sensitivity']:.3f}, "
                      f"false alarms {t['false_alarms_per_hour']:.2f}/h, "

@@ -22,13 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_dir: str | Path,
-             progress: bool = True) -> dict:
-    """Per-fold reports and mean ± sd of each class's recall, macro-F1 and accuracies; writes crossval.json
-    and each fold's checkpoint (`fold<i>.safetensors`, scored on that fold's held-out recordings)."""
+             progress: bool = True) -> tuple[dict, list[Sequence[Recording]]]:
+    """Per-fold reports and mean ± sd of each class's recall, macro-F1 and accuracies, and each fold's held-out
+    recordings; writes crossval.json and each fold's checkpoint (`fold<i>.safetensors`, scored on them)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fold_reports, checkpoints = [], []
+    fold_reports, checkpoints, tests = [], [], []
     for i, (fit, test) in enumerate(kfold_by_recording(recordings, folds, cfg.seed)):
+        tests.append(test)
         ckpt, _ = train(fit, cfg, progress=progress)  # what `eegd split` + `eegd train --seed S` gives
         checkpoints.append(str(out_dir / f"fold{i + 1}.safetensors"))
         ckpt.id = save(ckpt, checkpoints[-1])
@@ -49,7 +50,7 @@ def crossval(recordings: Sequence[Recording], cfg: TrainConfig, folds: int, out_
         "fold_reports": fold_reports, "checkpoints": checkpoints,
     }
     (out_dir / "crossval.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return summary, tests
 
 
 def format_summary(summary: dict) -> str:

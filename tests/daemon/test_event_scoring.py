@@ -17,16 +17,24 @@ def test_sessions_join_recordings_with_known_seizure_boundaries(tmp_path, sim_uc
     for s in sessions:
         for a, b in s.seizures:
             assert 0 <= a < b <= s.duration
+        assert [r[0] for r in s.recordings] and s.recordings[-1][2] == s.duration  # every recording, end to end
+        assert all(prev[2] == nxt[1] for prev, nxt in zip(s.recordings, s.recordings[1:], strict=False))
+    seizure_ids = {r.id for r in recs if r.label == 0}
+    assert {i for s in sessions for i, a, _ in s.recordings if any(x <= a < y for x, y in s.seizures)} == seizure_ids
 
 
 def test_scoring_counts_detections_false_alarms_and_latency():
     from daemon.event_scoring import Session
 
-    sessions = [Session("s0", 3600.0, [(100.0, 130.0), (1000.0, 1020.0)])]
+    played = [("n1", 0.0, 100.0), ("sz1", 100.0, 130.0), ("n2", 130.0, 1000.0), ("sz2", 1000.0, 1020.0),
+              ("n3", 1020.0, 3000.0), ("sz3", 3000.0, 3010.0), ("n4", 3010.0, 3600.0)]
+    sessions = [Session("s0", 3600.0, [(100.0, 130.0), (1000.0, 1020.0), (3000.0, 3010.0)], played)]
     alarms = {"s0": [(101.5, 140.0), (500.0, 510.0), (990.0, 1010.0)]}  # 2nd: false; 3rd: on before the event
     r = score(sessions, alarms)
-    assert r["seizure_events"] == 2 and r["detected"] == 2 and r["sensitivity"] == 1.0
+    assert r["seizure_events"] == 3 and r["detected"] == 2 and r["sensitivity"] == 2 / 3
+    assert r["missed"] == [{"stream": "s0", "start": 3000.0, "end": 3010.0, "recordings": ["sz3"]}]
     assert r["false_alarms"] == 2  # 500 s, and the one raised 10 s before the second event
+    assert [(f["t"], f["recording"]) for f in r["false_alarm_list"]] == [(500.0, "n2"), (990.0, "n2")]
     assert r["latency_s_median"] == (1.5 + 0.0) / 2 and r["latency_s_max"] == 1.5
     assert 0 < r["timescoring"]["sensitivity"] <= 1
 
@@ -57,6 +65,7 @@ def test_evaluate_events_through_the_streaming_path(tmp_path, capsys):
     assert ev["sensitivity"] == 1.0  # the simulated seizures are large and rhythmic
     for k in ("false_alarms_per_hour", "latency_s_median", "latency_s_max", "timescoring"):
         assert k in ev
+    assert ev["missed"] == [] and len(ev["false_alarm_list"]) == ev["false_alarms"]
     assert 0 <= ev["latency_s_median"] <= ev["latency_s_max"] < 5
     assert "sensitivity" in capsys.readouterr().out
 
