@@ -48,6 +48,7 @@ class TrainConfig:
     window_norm: bool = False  # conv_lstm: per-window standardisation (+ log sd as a feature) in the network
     members: int = 1  # > 1: an ensemble of this many networks, trained from seeds seed, seed+1, ...
     set_labels: bool = False  # conv_lstm: learn the five Bonn sets (normal = C, B, A), predict the three labels
+    ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (this decay a step)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -107,6 +108,8 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
     device = pick_device(cfg.device)
     fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"ema decay {cfg.ema} must be in [0, 1)")
     if cfg.set_labels and cfg.architecture != "conv_lstm":
         raise ValueError(f"set labels need architecture conv_lstm, not {cfg.architecture!r}")
     x, y = _windows_and_labels(fit_recs, cfg.train_hop, cfg.set_labels)
@@ -161,7 +164,12 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
     logits_of = net.fine_logits if cfg.set_labels else net
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     gen = torch.Generator().manual_seed(seed)
-    predictor = _Predictor(net, scaler, device)
+    # with ema, the averaged copy (weights and batch-norm statistics) is what is validated and kept
+    ema = (torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        if cfg.ema else None)
+    kept = ema.module if ema else net
+    predictor = _Predictor(kept, scaler, device)
     history: list[dict] = []
     best = {"macro_f1": -1.0, "epoch": 0, "state": None, "report": None}
     bar = tqdm(range(1, cfg.epochs + 1), desc="train", unit="epoch", disable=not progress)
@@ -179,6 +187,8 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema:
+                ema.update_parameters(net)
             loss_sum += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == y_t[batch]).sum())
             total += len(batch)
@@ -195,7 +205,7 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_f1=f"{val['macro_f1']:.3f}")
         if val["macro_f1"] > best["macro_f1"]:
             best = {"macro_f1": val["macro_f1"], "epoch": epoch, "report": val,
-                    "state": copy.deepcopy(net.state_dict())}
+                    "state": copy.deepcopy(kept.state_dict())}
         elif epoch - best["epoch"] >= cfg.patience:
             log.info("early stop at epoch %d: no better validation macro-F1 since epoch %d", epoch, best["epoch"])
             break

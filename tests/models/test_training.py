@@ -105,6 +105,21 @@ def test_set_labels_refuse_the_seed_architecture(sim_uci, small_train_config):
         train(read_uci(sim_uci), replace(small_train_config, set_labels=True), progress=False)
 
 
+def test_ema_keeps_a_moving_average_of_the_weights_that_still_classifies(sim_uci, small_train_config):
+    from dataclasses import replace
+
+    recs = read_uci(sim_uci)
+    cfg = replace(small_train_config, architecture="conv_lstm", epochs=2)
+    plain, _ = train(recs, cfg, progress=False)
+    averaged, _ = train(recs, replace(cfg, ema=0.9), progress=False)
+    conv = "conv.0.weight"  # the same seeded steps, but what is kept is their average
+    assert not torch.allclose(plain.state_dict[conv], averaged.state_dict[conv])
+    assert averaged.training["ema"] == 0.9
+    assert evaluate(Classifier(averaged, "cpu").predict_proba, recs)["accuracy"] > 0.6
+    with pytest.raises(ValueError, match="ema decay 1.0"):
+        train(recs, replace(cfg, ema=1.0), progress=False)
+
+
 @pytest.mark.slow
 def test_train_cli_writes_checkpoint_report_and_plots(sim_uci, tmp_path, capsys):
     from daemon.cli import main
