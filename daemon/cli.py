@@ -64,10 +64,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_config(args: argparse.Namespace):
     from models.training import TrainConfig
 
-    return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
-                       balanced=args.balanced, augment=args.augment, cosine=args.cosine, train_hop=args.train_hop,
-                       window_norm=args.window_norm, members=args.members, set_labels=args.set_labels,
-                       ema=args.ema)
+    try:
+        return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
+                           balanced=args.balanced, augment=args.augment, cosine=args.cosine,
+                           train_hop=args.train_hop, window_norm=args.window_norm, members=args.members,
+                           set_labels=args.set_labels, ema=args.ema)
+    except ValueError as exc:
+        raise UsageError(f"training options: {exc}") from None
 
 
 def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:

@@ -50,6 +50,25 @@ class TrainConfig:
     set_labels: bool = False  # conv_lstm: learn the five Bonn sets (normal = C, B, A), predict the three labels
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (this decay a step)
 
+    def __post_init__(self) -> None:
+        """Refuse settings training could not run with, naming the setting (before any data is read)."""
+        trainable = ("seed_lstm", "conv_lstm")
+        checks = [
+            (self.architecture in trainable, f"architecture {self.architecture!r} is not one of {trainable}"),
+            (self.epochs >= 1, f"epochs must be at least 1, not {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be at least 1, not {self.batch_size}"),
+            (self.train_hop >= 1, f"train_hop must be at least 1, not {self.train_hop}"),
+            (0.0 < self.val_fraction < 1.0, f"val_fraction {self.val_fraction} must be between 0 and 1"),
+            (self.patience >= 1, f"patience must be at least 1, not {self.patience}"),
+            (self.members >= 1, f"members must be at least 1, not {self.members}"),
+            (0.0 <= self.ema < 1.0, f"ema decay {self.ema} must be in [0, 1)"),
+            (not (self.set_labels or self.window_norm) or self.architecture == "conv_lstm",
+             f"set labels and window norm need architecture conv_lstm, not {self.architecture!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
 
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
@@ -108,10 +127,6 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
     device = pick_device(cfg.device)
     fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
-    if not 0.0 <= cfg.ema < 1.0:
-        raise ValueError(f"ema decay {cfg.ema} must be in [0, 1)")
-    if cfg.set_labels and cfg.architecture != "conv_lstm":
-        raise ValueError(f"set labels need architecture conv_lstm, not {cfg.architecture!r}")
     x, y = _windows_and_labels(fit_recs, cfg.train_hop, cfg.set_labels)
     scaler = WindowScaler.fit(x)
     x_t = torch.from_numpy(scaler.transform(x)).to(device)

@@ -145,6 +145,24 @@ def test_train_cli_writes_checkpoint_report_and_plots(sim_uci, tmp_path, capsys)
     assert "macro-F1" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--members", "0"], "members must be at least 1, not 0"),
+    (["--ema", "1.5"], "ema decay 1.5 must be in [0, 1)"),
+    (["--train-hop", "0"], "train_hop must be at least 1"),
+    (["--set-labels"], "need architecture conv_lstm, not 'seed_lstm'"),
+    (["--arch", "transformer"], "architecture 'transformer' is not one of"),
+])
+def test_train_cli_refuses_bad_options_with_one_line_before_training(sim_uci, tmp_path, capsys, options, message):
+    from daemon.cli import main
+
+    out = tmp_path / "m.safetensors"
+    for command in (["train", "--out", str(out)], ["crossval", "--out", str(tmp_path / "cv")]):
+        assert main([*command, "--data", str(sim_uci), "--quiet", *options]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists() and not (tmp_path / "cv").exists()
+
+
 def test_evaluate_cli_bad_file_exits_2_with_one_line(tmp_path, capsys):
     from daemon.cli import main
 
