@@ -51,7 +51,7 @@ class Session:
     recordings: list[tuple[str, float, float]] = field(default_factory=list)  # (id, start, end), in order
 
     def recording_at(self, t: float) -> str:
-        """The id of the recording playing at `t` seconds (the last one at or after the session's end)."""
+        """The id of the recording playing at `t` seconds (the last recording for `t` at or past the end)."""
         starts = [a for _, a, _ in self.recordings]
         return self.recordings[max(0, int(np.searchsorted(starts, t, side="right")) - 1)][0]
 
