@@ -108,7 +108,9 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
         x = np.concatenate([r.samples[:, 0] for r in parts])
         bounds = np.cumsum([0] + [r.n_samples for r in parts]) / rate
         seizures: list[tuple[float, float]] = []
+        played: list[tuple[str, float, float]] = []
         for r, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True):
+            played.append((r.id, float(a), float(b)))
             if r.label == SEIZURE:
                 if seizures and abs(seizures[-1][1] - a) < 1e-9:
                     seizures[-1] = (seizures[-1][0], float(b))  # consecutive seizure recordings: one event
@@ -116,7 +118,6 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
                     seizures.append((float(a), float(b)))
         stream = f"{prefix}session{k}"
         path = write_single_channel(folder / f"{stream}.csv", x)
-        played = [(r.id, float(a), float(b)) for r, a, b in zip(parts, bounds[:-1], bounds[1:], strict=True)]
         sessions.append(Session(stream, float(bounds[-1]), seizures, played))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
     return sessions, {"stream": configs}
