@@ -68,7 +68,8 @@ def _train_config(args: argparse.Namespace):
         return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
                            balanced=args.balanced, augment=args.augment, cosine=args.cosine,
                            train_hop=args.train_hop, window_norm=args.window_norm, members=args.members,
-                           set_labels=args.set_labels, ema=args.ema)
+                           set_labels=args.set_labels, ema=args.ema,
+                           channels=args.channels, hidden=args.hidden)
     except ValueError as exc:
         raise UsageError(f"training options: {exc}") from None
 
@@ -87,6 +88,8 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
     sp.add_argument("--members", type=int, default=1, help="train an ensemble of this many networks (seeds S, S+1..)")
     sp.add_argument("--set-labels", action="store_true",
                     help="conv_lstm: learn the five Bonn sets (normal as C, B, A), still predicting three labels")
+    sp.add_argument("--channels", type=int, default=32, help="conv_lstm: convolution channels (default 32)")
+    sp.add_argument("--hidden", type=int, default=40, help="conv_lstm: LSTM units a direction (default 40)")
     sp.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and keep a moving average of the weights (e.g. 0.998 a step; 0: off)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")

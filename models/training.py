@@ -49,6 +49,8 @@ class TrainConfig:
     members: int = 1  # > 1: an ensemble of this many networks, trained from seeds seed, seed+1, ...
     set_labels: bool = False  # conv_lstm: learn the five Bonn sets (normal = C, B, A), predict the three labels
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (this decay a step)
+    channels: int = 32  # conv_lstm: convolution channels
+    hidden: int = 40  # conv_lstm: LSTM units a direction
 
     def __post_init__(self) -> None:
         """Refuse settings training could not run with, naming the setting (before any data is read)."""
@@ -62,8 +64,11 @@ class TrainConfig:
             (self.patience >= 1, f"patience must be at least 1, not {self.patience}"),
             (self.members >= 1, f"members must be at least 1, not {self.members}"),
             (0.0 <= self.ema < 1.0, f"ema decay {self.ema} must be in [0, 1)"),
-            (not (self.set_labels or self.window_norm) or self.architecture == "conv_lstm",
-             f"set labels and window norm need architecture conv_lstm, not {self.architecture!r}"),
+            (self.channels >= 1 and self.hidden >= 1,
+             f"channels and hidden must be at least 1, not {self.channels} and {self.hidden}"),
+            (not (self.set_labels or self.window_norm or (self.channels, self.hidden) != (32, 40))
+             or self.architecture == "conv_lstm",
+             f"set labels, window norm, channels and hidden need architecture conv_lstm, not {self.architecture!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -134,6 +139,8 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     hyper: dict = {"window_norm": True} if cfg.window_norm else {}
     if cfg.set_labels:
         hyper["subclasses"] = SET_SUBCLASSES
+    if (cfg.channels, cfg.hidden) != (32, 40):
+        hyper |= {"channels": cfg.channels, "hidden": cfg.hidden}
     log.info("training %s%s on %d recordings (%d windows), validating on %d recordings, device %s",
              cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), len(x),
              len(val_recs), device)

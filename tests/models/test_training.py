@@ -120,6 +120,21 @@ def test_ema_keeps_a_moving_average_of_the_weights_that_still_classifies(sim_uci
         train(recs, replace(cfg, ema=1.0), progress=False)
 
 
+def test_a_narrower_conv_lstm_is_saved_and_loaded_at_its_own_width(sim_uci, small_train_config, tmp_path):
+    from dataclasses import replace
+
+    from models.checkpoint import load, save
+
+    cfg = replace(small_train_config, architecture="conv_lstm", epochs=1, channels=8, hidden=12)
+    ckpt, _ = train(read_uci(sim_uci), cfg, progress=False)
+    assert ckpt.state_dict["conv.0.weight"].shape[0] == 8
+    assert ckpt.state_dict["lstm.weight_hh_l0"].shape == (4 * 12, 12)
+    save(ckpt, tmp_path / "narrow.safetensors")
+    windows = np.random.default_rng(0).normal(0, 80, (16, 120)).astype(np.float32)
+    np.testing.assert_allclose(Classifier(load(tmp_path / "narrow.safetensors"), "cpu").predict_proba(windows),
+                               Classifier(ckpt, "cpu").predict_proba(windows), atol=1e-6)
+
+
 @pytest.mark.slow
 def test_train_cli_writes_checkpoint_report_and_plots(sim_uci, tmp_path, capsys):
     from daemon.cli import main
@@ -150,6 +165,8 @@ def test_train_cli_writes_checkpoint_report_and_plots(sim_uci, tmp_path, capsys)
     (["--ema", "1.5"], "ema decay 1.5 must be in [0, 1)"),
     (["--train-hop", "0"], "train_hop must be at least 1"),
     (["--set-labels"], "need architecture conv_lstm, not 'seed_lstm'"),
+    (["--arch", "conv_lstm", "--channels", "0"], "channels and hidden must be at least 1, not 0 and 40"),
+    (["--hidden", "16"], "need architecture conv_lstm, not 'seed_lstm'"),
     (["--arch", "transformer"], "architecture 'transformer' is not one of"),
 ])
 def test_train_cli_refuses_bad_options_with_one_line_before_training(sim_uci, tmp_path, capsys, options, message):
