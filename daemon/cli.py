@@ -221,9 +221,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import asyncio
 
     from daemon.bench import bench, format_table
+    from daemon.bench_subscriber import WARMUP_S
 
     _check_device(args.device)
-    ramp = [int(v) for v in args.ramp.split(",") if v.strip()]
+    if args.seconds < WARMUP_S + 1:
+        raise UsageError(f"bench: --seconds must be at least {WARMUP_S + 1:g}, not {args.seconds:g} (the first "
+                         f"{WARMUP_S:g} s of predictions are a warm-up, their latency not measured)")
+    try:
+        ramp = [int(v) for v in args.ramp.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"bench: --ramp must be stream counts separated by commas, not {args.ramp!r}") from None
+    if args.streams < 1 or min(ramp, default=1) < 1:
+        raise UsageError("bench: --streams and every --ramp count must be at least 1")
     result = asyncio.run(bench(args.streams, args.seconds, args.model, args.device, args.mqtt_host,
                                args.mqtt_port, ramp))
     print(format_table(result))

@@ -8,7 +8,7 @@ import pytest
 from daemon.broker import LocalMosquitto
 
 EEGD = str(Path(sys.executable).parent / "eegd")
-KEYS = ("model_windows_per_s", "naive_windows_per_s", "pipeline_windows_per_s", "max_realtime_streams",
+KEYS = ("model_windows_per_s", "naive_windows_per_s", "max_realtime_streams",
         "latency_ms_p50", "latency_ms_p99", "rss_mb", "cpu_percent")
 
 
@@ -23,5 +23,30 @@ def test_bench_smoke_writes_every_key_positive(tmp_path):
     r = json.loads(out.read_text())
     for k in KEYS:
         assert r[k] > 0, k
+    # a run this short may deliver every prediction in one burst: then it says so instead of a rate
+    pipeline = r["pipeline_windows_per_s"]
+    assert 0 < pipeline < 1e7 or (pipeline == 0 and "not timed (too short)" in res.stdout), pipeline
     assert r["device"] == "cpu"
     assert "max real-time streams" in res.stdout
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--seconds", "2"], "--seconds must be at least 3, not 2"),
+    (["--ramp", "10,x"], "--ramp must be stream counts separated by commas, not '10,x'"),
+    (["--streams", "0"], "--streams and every --ramp count must be at least 1"),
+])
+def test_bench_refuses_runs_it_could_not_time_with_one_line(options, message, capsys):
+    from daemon.cli import main
+
+    assert main(["bench", "--device", "cpu", *options]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_a_real_time_run_without_a_measured_latency_is_not_called_ok():
+    from daemon.bench import PipelineRun
+
+    run = PipelineRun(streams=10, seconds=3, windows_expected=80, windows_received=80)
+    assert not run.ok  # everything arrived, but inside the warm-up: p99 unknown, not 0 ms
+    run.latencies, run.latency_ms_p99 = 80, 12.0
+    assert run.ok
