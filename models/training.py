@@ -66,13 +66,17 @@ class TrainConfig:
             (0.0 <= self.ema < 1.0, f"ema decay {self.ema} must be in [0, 1)"),
             (self.channels >= 1 and self.hidden >= 1,
              f"channels and hidden must be at least 1, not {self.channels} and {self.hidden}"),
-            (not (self.set_labels or self.window_norm or (self.channels, self.hidden) != (32, 40))
+            (not (self.set_labels or self.window_norm or self.width_hyperparameters())
              or self.architecture == "conv_lstm",
              f"set labels, window norm, channels and hidden need architecture conv_lstm, not {self.architecture!r}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    def width_hyperparameters(self) -> dict:
+        """The conv_lstm's width as hyper-parameters; none at its default (32 channels, 40 units)."""
+        return {} if (self.channels, self.hidden) == (32, 40) else {"channels": self.channels, "hidden": self.hidden}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -139,8 +143,7 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     hyper: dict = {"window_norm": True} if cfg.window_norm else {}
     if cfg.set_labels:
         hyper["subclasses"] = SET_SUBCLASSES
-    if (cfg.channels, cfg.hidden) != (32, 40):
-        hyper |= {"channels": cfg.channels, "hidden": cfg.hidden}
+    hyper |= cfg.width_hyperparameters()
     log.info("training %s%s on %d recordings (%d windows), validating on %d recordings, device %s",
              cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), len(x),
              len(val_recs), device)
