@@ -12,7 +12,7 @@ import numpy as np
 
 from daemon import __version__
 from daemon.alert_state import AlertState
-from daemon.config import Config, StreamConfig
+from daemon.config import Config, ConfigError, StreamConfig
 from daemon.gc_pauses import steady_gc
 from daemon.inference_engine import InferenceEngine
 from daemon.messages import Outgoing, Topics, probs_dict
@@ -26,7 +26,7 @@ from eegstream.recorded_csv import Recording, read_recordings
 from eegstream.sources import Source, SourceError
 from eegstream.stream_block import StreamBlock
 from eegstream.stream_windows import StreamWindows, Windows, needs_resampling
-from models.inference import Classifier
+from models.inference import Classifier, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -308,5 +308,9 @@ class Service:
 
 
 async def serve(cfg: Config, notifier: Notifier | None = None) -> int:
+    try:
+        pick_device(cfg.model.device)
+    except ValueError as exc:  # `cuda` on a host without a usable GPU: a config error, named, before start-up
+        raise ConfigError(f"model.device: {exc} (\"auto\" falls back to the CPU)") from None
     classifier = Classifier.from_path(cfg.model.path, cfg.model.device)
     return await Service(cfg, classifier, notifier).run()

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from daemon.alert_state import AlertState
 from daemon.broker import LocalMosquitto
@@ -97,6 +98,9 @@ def test_killed_daemon_leaves_offline_status_by_last_will(mosquitto, subscriber,
         ('[mqtt]\nprot = 1\n[[stream]]\nsource="lsl"\nname="x"\n', "mqtt.prot: unknown key"),
         ('[[stream]]\nsource="csv"\npath="gone.csv"\n', "stream[0].path: no such file"),
         ('[model]\npath="nope.safetensors"\n[[stream]]\nsource="lsl"\nname="x"\n', "model.path: no such file"),
+        pytest.param('[model]\ndevice="cuda"\n[[stream]]\nsource="lsl"\nname="x"\n',
+                     "model.device: device 'cuda' requested but no CUDA GPU is available",
+                     marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this host has a GPU")),
     ],
 )
 def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path, toml, message):
