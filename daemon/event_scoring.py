@@ -12,6 +12,10 @@ last, or is already on when it begins (latency 0); latency = detection time - fi
 raised outside every event (and those 5 s) is a false alarm, counted per hour of non-seizure signal.
 The `timescoring` package (SzCORE event scoring, its default tolerances: 30 s before, 60 s after, events
 merged when closer than 90 s) scores the same alarm intervals.
+
+Tuning scores a grid of alert settings on the same predictions and picks one by the targets: the highest
+sensitivity, then a median latency within 3 s, then the fewest false alarms an hour, then the shortest median
+latency. Over several folds it is also done held out: each fold gets the setting picked on the other folds.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
 # --tune: label runs (on, off windows), then the mean-probability seizure alarm (windows, threshold; off 5)
 TUNE_GRID = [AlertsConfig(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] + [
     AlertsConfig(8, 5, n, th) for n in (16, 24, 32, 48) for th in (0.2, 0.3, 0.4, 0.5)]
+TARGET_LATENCY_S = 3.0  # the median latency a tuned setting should stay within
+SCORE_KEYS = ("sensitivity", "false_alarms", "false_alarms_per_hour", "latency_s_median", "latency_s_max")
 
 
 @dataclass
@@ -148,8 +154,8 @@ def alarms_from_predictions(cap: Capture, alerts: AlertsConfig) -> list[tuple[fl
     return seizure_intervals(changes, cap.end)
 
 
-def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float]]]) -> dict:
-    """Plain event numbers and timescoring's, over all sessions."""
+def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float]]], szcore: bool = True) -> dict:
+    """Plain event numbers and (unless `szcore` is false) timescoring's, over all sessions."""
     from timescoring import scoring
     from timescoring.annotations import Annotation
 
@@ -174,28 +180,56 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
                                "recordings": [i for i, ra, rb in s.recordings if ra >= a and rb <= b]})
         false_alarms += [{"stream": s.stream, "t": d, "recording": s.recording_at(d)} for d, _ in hits
                          if not any(a <= d <= b + GRACE_S for a, b in s.seizures)]
+        if not szcore:
+            continue
         n = int(np.ceil(s.duration * fs))
         ref = Annotation([(a, b) for a, b in s.seizures], fs, n)
         hyp = Annotation([(d, min(e, s.duration)) for d, e in hits], fs, n)
         ev = scoring.EventScoring(ref, hyp)
         ts_tp, ts_ref, ts_fp = ts_tp + ev.tp, ts_ref + ev.refTrue, ts_fp + ev.fp
     non_seizure_h = (total_s - seizure_s) / 3600
-    return {
+    result = {
         "sessions": len(sessions), "hours": total_s / 3600, "non_seizure_hours": non_seizure_h,
         "seizure_events": n_events, "detected": detected,
         "sensitivity": detected / n_events if n_events else float("nan"),
         "false_alarms": len(false_alarms), "false_alarms_per_hour": len(false_alarms) / non_seizure_h,
         "latency_s_median": float(np.median(latencies)) if latencies else float("nan"),
         "latency_s_max": float(np.max(latencies)) if latencies else float("nan"),
-        "timescoring": {
+        "false_alarm_list": false_alarms, "missed": missed,
+    }
+    if szcore:
+        result["timescoring"] = {
             "sensitivity": ts_tp / ts_ref if ts_ref else float("nan"),
             "precision": ts_tp / (ts_tp + ts_fp) if ts_tp + ts_fp else float("nan"),
             "false_alarms_per_hour": ts_fp / (total_s / 3600),
             "parameters": "SzCORE defaults: toleranceStart 30 s, toleranceEnd 60 s, minOverlap 0, "
                           "maxEventDuration 300 s, minDurationBetweenEvents 90 s",
-        },
-        "false_alarm_list": false_alarms, "missed": missed,
-    }
+        }
+    return result
+
+
+def pick(rows: Sequence[dict]) -> int:
+    """The index of the scored setting the targets prefer: highest sensitivity, then median latency within
+    TARGET_LATENCY_S, then fewest false alarms an hour, then shortest median latency."""
+    def key(i: int) -> tuple:
+        r = rows[i]
+        latency = r["latency_s_median"] if np.isfinite(r["latency_s_median"]) else np.inf
+        return -r["sensitivity"], latency > TARGET_LATENCY_S, r["false_alarms_per_hour"], latency
+    return min(range(len(rows)), key=key)
+
+
+def held_out_tuning(sessions: Sequence[Session], fold_of: dict[str, int], grid: Sequence[AlertsConfig],
+                    alarms: Sequence[dict[str, list[tuple[float, float]]]]) -> dict:
+    """Each fold's sessions alarmed with the setting picked on the other folds' sessions, scored together:
+    what tuning is worth on recordings it has not seen. `alarms[j]` are setting `grid[j]`'s alarms a stream."""
+    chosen, combined = [], {}
+    for fold in sorted(set(fold_of.values())):
+        rest = [s for s in sessions if fold_of[s.stream] != fold]
+        j = pick([score(rest, a, szcore=False) for a in alarms])
+        chosen.append({"fold": fold + 1, **dataclasses.asdict(grid[j])})
+        combined |= {k: v for k, v in alarms[j].items() if fold_of.get(k) == fold}
+    r = score(sessions, combined, szcore=False)
+    return {"chosen": chosen, **{k: r[k] for k in (*SCORE_KEYS, "missed", "false_alarm_list")}}
 
 
 async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
@@ -221,23 +255,25 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
     alerts = alerts or AlertsConfig()
     sessions: list[Session] = []
     captures: dict[str, Capture] = {}
+    fold_of: dict[str, int] = {}
     for i, (classifier, recordings) in enumerate(parts):
         prefix = f"fold{i + 1}-" if len(parts) > 1 else ""
         s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix))
         sessions += s
         captures.update(c)
+        fold_of |= {x.stream: i for x in s}
     live = {k: seizure_intervals(cap.alerts, cap.end) for k, cap in captures.items()}  # what the daemon published
     result = score(sessions, live)
     result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed)
     if len(parts) > 1:
         result["models"] = [c.id for c, _ in parts]
     if tune:
-        result["tuning"] = []
-        for setting in tune:
-            r = score(sessions, {k: alarms_from_predictions(c, setting) for k, c in captures.items()})
-            result["tuning"].append({**dataclasses.asdict(setting), **{
-                k: r[k] for k in ("sensitivity", "false_alarms", "false_alarms_per_hour", "latency_s_median",
-                                  "latency_s_max")}})
+        alarms = [{k: alarms_from_predictions(c, setting) for k, c in captures.items()} for setting in tune]
+        result["tuning"] = [{**dataclasses.asdict(setting), **{k: r[k] for k in SCORE_KEYS}}
+                            for setting, r in zip(tune, (score(sessions, a) for a in alarms), strict=True)]
+        result["tuning_choice"] = result["tuning"][pick(result["tuning"])]
+        if len(parts) > 1:
+            result["tuning_held_out"] = held_out_tuning(sessions, fold_of, tune, alarms)
     return result
 
 
@@ -258,12 +294,25 @@ def format_events(r: dict) -> str:
         f"  timescoring (SzCORE): sensitivity {r['timescoring']['sensitivity']:.3f}, precision "
         f"{r['timescoring']['precision']:.3f}, false alarms {r['timescoring']['false_alarms_per_hour']:.2f}/h",
     ]
-    for m in r["missed"]:
-        lines.append(f"  missed: {m['stream']} {m['start']:.1f}-{m['end']:.1f} s ({', '.join(m['recordings'])})")
+    lines += [_missed(m) for m in r["missed"]]
     for f in r["false_alarm_list"]:
         lines.append(f"  false alarm: {f['stream']} at {f['t']:.1f} s ({f['recording']})")
     for t in r.get("tuning", []):
-        lines.append(f"  {_rule(t)}: sensitivity {t['sensitivity']:.3f}, "
-                     f"false alarms {t['false_alarms_per_hour']:.2f}/h, "
-                     f"latency median {t['latency_s_median']:.2f} s max {t['latency_s_max']:.2f} s")
+        lines.append(f"  {_rule(t)}: {_scores(t)}")
+    if "tuning_choice" in r:
+        lines.append(f"tuning picks {_rule(r['tuning_choice'])}: {_scores(r['tuning_choice'])}")
+    if "tuning_held_out" in r:
+        h = r["tuning_held_out"]
+        lines.append("held out, each fold with the setting picked on the others: " + _scores(h))
+        lines += [f"  fold {c['fold']}: {_rule(c)}" for c in h["chosen"]]
+        lines += [_missed(m) for m in h["missed"]]
     return "\n".join(lines)
+
+
+def _missed(m: dict) -> str:
+    return f"  missed: {m['stream']} {m['start']:.1f}-{m['end']:.1f} s ({', '.join(m['recordings'])})"
+
+
+def _scores(t: dict) -> str:
+    return (f"sensitivity {t['sensitivity']:.3f}, false alarms {t['false_alarms_per_hour']:.2f}/h, "
+            f"latency median {t['latency_s_median']:.2f} s max {t['latency_s_max']:.2f} s")

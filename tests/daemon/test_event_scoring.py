@@ -2,7 +2,15 @@ import json
 
 from daemon.cli import main
 from daemon.config import AlertsConfig
-from daemon.event_scoring import Capture, alarms_from_predictions, build_sessions, score
+from daemon.event_scoring import (
+    Capture,
+    Session,
+    alarms_from_predictions,
+    build_sessions,
+    held_out_tuning,
+    pick,
+    score,
+)
 from eegstream.recorded_csv import read_uci
 from eegstream.simulator import write_uci_csv
 
@@ -24,8 +32,6 @@ def test_sessions_join_recordings_with_known_seizure_boundaries(tmp_path, sim_uc
 
 
 def test_scoring_counts_detections_false_alarms_and_latency():
-    from daemon.event_scoring import Session
-
     played = [("n1", 0.0, 100.0), ("sz1", 100.0, 130.0), ("n2", 130.0, 1000.0), ("sz2", 1000.0, 1020.0),
               ("n3", 1020.0, 3000.0), ("sz3", 3000.0, 3010.0), ("n4", 3010.0, 3600.0)]
     sessions = [Session("s0", 3600.0, [(100.0, 130.0), (1000.0, 1020.0), (3000.0, 3010.0)], played)]
@@ -37,6 +43,31 @@ def test_scoring_counts_detections_false_alarms_and_latency():
     assert [(f["t"], f["recording"]) for f in r["false_alarm_list"]] == [(500.0, "n2"), (990.0, "n2")]
     assert r["latency_s_median"] == (1.5 + 0.0) / 2 and r["latency_s_max"] == 1.5
     assert 0 < r["timescoring"]["sensitivity"] <= 1
+
+
+def test_tuning_prefers_sensitivity_then_latency_within_3_s_then_fewest_false_alarms():
+    rows = [{"sensitivity": 1.0, "false_alarms_per_hour": 0.0, "latency_s_median": 4.0},
+            {"sensitivity": 1.0, "false_alarms_per_hour": 2.0, "latency_s_median": 2.5},
+            {"sensitivity": 1.0, "false_alarms_per_hour": 1.0, "latency_s_median": 2.9},
+            {"sensitivity": 0.9, "false_alarms_per_hour": 0.0, "latency_s_median": 1.0}]
+    assert pick(rows) == 2
+    assert pick(rows[:2]) == 1  # a slower setting loses even with fewer false alarms
+    assert pick([rows[0], rows[3]]) == 0  # but a missed seizure costs more than latency
+
+
+def test_held_out_tuning_scores_each_fold_with_the_setting_picked_on_the_others():
+    sessions = [Session("a", 1000.0, [(100.0, 130.0)], [("n", 0.0, 100.0), ("sz", 100.0, 130.0), ("n2", 130.0, 1e3)]),
+                Session("b", 1000.0, [(100.0, 130.0)], [("m", 0.0, 100.0), ("sz2", 100.0, 130.0), ("m2", 130.0, 1e3)])]
+    grid = [AlertsConfig(3, 5), AlertsConfig(8, 5)]
+    alarms = [{"a": [(101.0, 140.0), (500.0, 510.0)], "b": [(102.0, 140.0)]},  # catches both, one false alarm
+              {"a": [(103.0, 140.0)], "b": []}]  # no false alarm, misses b's seizure
+    assert pick([score(sessions, a) for a in alarms]) == 0  # on all sessions: the one that catches both
+    r = held_out_tuning(sessions, {"a": 0, "b": 1}, grid, alarms)
+    # fold a is alarmed as picked on b (the first: it alone catches b's seizure), fold b as picked on a (the
+    # second: both catch a's seizure, it without a false alarm) -- and so b's seizure is missed
+    assert [c["on_windows"] for c in r["chosen"]] == [3, 8]
+    assert r["sensitivity"] == 0.5 and r["false_alarms"] == 1
+    assert [m["stream"] for m in r["missed"]] == ["b"]
 
 
 def test_alarm_intervals_follow_the_alert_hysteresis():

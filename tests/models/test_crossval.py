@@ -19,4 +19,8 @@ def test_crossval_keeps_each_folds_model_and_scores_events_over_all_folds(tmp_pa
     assert ev["sessions"] == 6  # each fold's 10 held-out recordings, 5 a session
     assert ev["seizure_events"] >= 3  # at least one a fold: every fold holds out 3 or 4 seizure recordings
     assert len(ev["tuning"]) > 1 and all("false_alarms" in t for t in ev["tuning"])
+    assert ev["tuning_choice"] in ev["tuning"]
+    held_out = ev["tuning_held_out"]
+    assert [c["fold"] for c in held_out["chosen"]] == [1, 2, 3]
+    assert 0 <= held_out["sensitivity"] <= 1 and held_out["false_alarms"] == len(held_out["false_alarm_list"])
     assert "events:" in capsys.readouterr().out
