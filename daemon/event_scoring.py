@@ -15,7 +15,8 @@ merged when closer than 90 s) scores the same alarm intervals.
 
 Tuning scores a grid of alert settings on the same predictions and picks one by the targets: the highest
 sensitivity, then a median latency within 3 s, then the fewest false alarms an hour, then the shortest median
-latency. Over several folds it is also done held out: each fold gets the setting picked on the other folds.
+latency. It is also done held out: each fold gets the setting picked on the other folds' sessions (the
+folds of a cross-validation, or with one model its sessions dealt into HELD_OUT_FOLDS folds).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
 TUNE_GRID = [AlertsConfig(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] + [
     AlertsConfig(8, 5, n, th) for n in (16, 24, 32, 48) for th in (0.2, 0.3, 0.4, 0.5)]
 TARGET_LATENCY_S = 3.0  # the median latency a tuned setting should stay within
+HELD_OUT_FOLDS = 5  # with one model, its sessions dealt into this many folds for held-out tuning
 SCORE_KEYS = ("sensitivity", "false_alarms", "false_alarms_per_hour", "latency_s_median", "latency_s_max")
 
 
@@ -261,7 +263,8 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
         s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix))
         sessions += s
         captures.update(c)
-        fold_of |= {x.stream: i for x in s}
+        # folds for held-out tuning: each model's own, or with one model session k in fold k mod HELD_OUT_FOLDS
+        fold_of |= {x.stream: i if len(parts) > 1 else k % HELD_OUT_FOLDS for k, x in enumerate(s)}
     live = {k: seizure_intervals(cap.alerts, cap.end) for k, cap in captures.items()}  # what the daemon published
     result = score(sessions, live)
     result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed)
@@ -272,7 +275,7 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
         result["tuning"] = [{**dataclasses.asdict(setting), **{k: r[k] for k in SCORE_KEYS}}
                             for setting, r in zip(tune, (score(sessions, a) for a in alarms), strict=True)]
         result["tuning_choice"] = result["tuning"][pick(result["tuning"])]
-        if len(parts) > 1:
+        if len(set(fold_of.values())) > 1:
             result["tuning_held_out"] = held_out_tuning(sessions, fold_of, tune, alarms)
     return result
 

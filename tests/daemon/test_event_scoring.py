@@ -105,8 +105,13 @@ def test_evaluate_events_with_the_mean_probability_seizure_alarm(tmp_path, capsy
     data = write_uci_csv(tmp_path / "ev.csv", recordings_per_label=3, seed=4)
     out = tmp_path / "ev.json"
     assert main(["evaluate", "--data", str(data), "--events", "--session-recordings", "3", "--json", str(out),
-                 "--device", "cpu", "--seizure-average-windows", "8", "--seizure-threshold", "0.5"]) == 0
+                 "--device", "cpu", "--seizure-average-windows", "8", "--seizure-threshold", "0.5", "--tune"]) == 0
     ev = json.loads(out.read_text())["events"]
     assert ev["seizure_average_windows"] == 8 and ev["seizure_threshold"] == 0.5
     assert ev["sensitivity"] == 1.0 and ev["latency_s_max"] < 5
-    assert "mean p of  8 windows >= 0.50" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "mean p of  8 windows >= 0.50" in printed
+    # tuning: the grid, the setting the targets prefer, and that choice made on the other sessions, each held out
+    assert ev["tuning_choice"] in ev["tuning"] and ev["tuning_choice"]["sensitivity"] == 1.0
+    assert [c["fold"] for c in ev["tuning_held_out"]["chosen"]] == [1, 2, 3]  # three sessions, one a fold
+    assert "tuning picks" in printed and "held out" in printed
