@@ -213,10 +213,11 @@ def score(sessions: Sequence[Session], alarms: dict[str, list[tuple[float, float
 def pick(rows: Sequence[dict]) -> int:
     """The index of the scored setting the targets prefer: highest sensitivity, then median latency within
     TARGET_LATENCY_S, then fewest false alarms an hour, then shortest median latency."""
-    def key(i: int) -> tuple:
+    def key(i: int) -> tuple:  # no seizure to catch (NaN): every setting alike, fewest false alarms decide
         r = rows[i]
         latency = r["latency_s_median"] if np.isfinite(r["latency_s_median"]) else np.inf
-        return -r["sensitivity"], latency > TARGET_LATENCY_S, r["false_alarms_per_hour"], latency
+        sensitivity = r["sensitivity"] if np.isfinite(r["sensitivity"]) else 0.0
+        return -sensitivity, latency > TARGET_LATENCY_S, r["false_alarms_per_hour"], latency
     return min(range(len(rows)), key=key)
 
 

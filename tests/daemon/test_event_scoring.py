@@ -53,6 +53,9 @@ def test_tuning_prefers_sensitivity_then_latency_within_3_s_then_fewest_false_al
     assert pick(rows) == 2
     assert pick(rows[:2]) == 1  # a slower setting loses even with fewer false alarms
     assert pick([rows[0], rows[3]]) == 0  # but a missed seizure costs more than latency
+    nothing_to_catch = [{**r, "sensitivity": float("nan"), "latency_s_median": float("nan")} for r in rows]
+    assert pick(nothing_to_catch) == 0  # sessions without a seizure: the fewest false alarms (0.0, first of two)
+    assert pick(nothing_to_catch[1:3]) == 1
 
 
 def test_held_out_tuning_scores_each_fold_with_the_setting_picked_on_the_others():
