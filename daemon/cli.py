@@ -97,7 +97,8 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
 
 def _add_event_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--events", action="store_true",
-                    help="also score seizure events through the streaming path (sessions of joined recordings)")
+                    help="also score seizure events through the streaming path (UCI: sessions of joined recordings; "
+                         "a labelled continuous file: played as recorded)")
     sp.add_argument("--session-recordings", type=int, default=10, help="recordings joined into one session")
     sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
     sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
@@ -128,8 +129,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["model"] = clf.id
     report["data"] = args.data
     print(format_report(report, f"{args.data} scored with {clf.id}"))
-    if args.events:
-        report["events"] = _events(args, [(clf, recordings)])
+    if args.events:  # a labelled continuous file is played as recorded, a UCI file's recordings joined
+        from eegstream.recorded_csv import read_recordings
+
+        continuous = [r for r in read_recordings(args.data, args.rate) if r.sample_labels is not None]
+        report["events"] = _events(args, [(clf, continuous or recordings)])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return EXIT_OK

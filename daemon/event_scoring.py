@@ -2,10 +2,11 @@
 
 Sessions are built by joining the evaluation file's recordings end to end in a seeded random order,
 `per_session` recordings a session; a run of consecutive seizure recordings is one seizure event with
-known start and end. Every session is played as a CSV stream, as fast as possible, through the daemon's
-sources, ring buffers, scheduler, model and alert state (only the MQTT publisher is replaced by an
-in-memory sink). An alarm is the alert state entering `seizure`; its detection time is the end of the
-window that completed the `on_windows` run.
+known start and end. A labelled continuous recording (a ward's own, say) is instead played as recorded: one
+session, every channel, its own timeline; a run of seizure-labelled samples is one event. Every session is
+played as a CSV stream, as fast as possible, through the daemon's sources, ring buffers, scheduler, model and
+alert state (only the MQTT publisher is replaced by an in-memory sink). An alarm is the alert state entering
+`seizure`; its detection time is the end of the window that completed the `on_windows` run.
 
 Plain numbers: an event is detected when an alarm goes off between its first sample and 5 s after its
 last, or is already on when it begins (latency 0); latency = detection time - first sample. An alarm
@@ -36,7 +37,7 @@ from daemon.config import AlertsConfig, parse
 from daemon.messages import Outgoing
 from daemon.service import Service
 from eegstream.labels import LABELS
-from eegstream.recorded_csv import Recording, write_single_channel
+from eegstream.recorded_csv import Recording, write_continuous, write_single_channel
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,24 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
         path = write_single_channel(folder / f"{stream}.csv", x)
         sessions.append(Session(stream, float(bounds[-1]), seizures, played))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
+    return sessions, {"stream": configs}
+
+
+def recorded_sessions(recordings: Sequence[Recording], folder: Path, prefix: str = "") -> tuple[list[Session], dict]:
+    """Labelled continuous recordings played as recorded, a session each: every channel, the recording's own
+    timestamps (gaps kept) starting at 0, written into `folder`; streams are named `<prefix>session<k>`."""
+    sessions, configs = [], []
+    for k, rec in enumerate(recordings):
+        t = rec.times() - rec.times()[0]
+        labels = rec.sample_labels
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        runs = [(int(a), float(t[a]), float(t[b - 1] + 1 / rec.rate))  # (first sample, start, end) of each run
+                for a, b in zip(np.r_[0, edges], np.r_[edges, len(labels)], strict=True)]
+        stream = f"{prefix}session{k}"
+        path = write_continuous(folder / f"{stream}.csv", rec.samples, rec.channels, t)
+        sessions.append(Session(stream, runs[-1][2], [(a, b) for i, a, b in runs if labels[i] == SEIZURE],
+                                [(f"{rec.id}@{i}", a, b) for i, a, b in runs]))
+        configs.append({"source": "csv", "path": str(path), "speed": 0, "id": stream})
     return sessions, {"stream": configs}
 
 
@@ -239,7 +258,10 @@ async def play_sessions(classifier: Classifier, recordings: Sequence[Recording],
                         alerts: AlertsConfig, hop: int = 30, prefix: str = "",
                         ) -> tuple[list[Session], dict[str, Capture]]:
     with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
-        sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
+        if recordings and all(r.sample_labels is not None for r in recordings):
+            sessions, streams = recorded_sessions(recordings, Path(tmp), prefix)
+        else:
+            sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
         cfg = parse({**streams, "window": {"hop": hop},
                      "alerts": dataclasses.asdict(alerts)})
         sink = CollectingSink()

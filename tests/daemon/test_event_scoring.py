@@ -1,5 +1,8 @@
 import json
 
+import numpy as np
+import pytest
+
 from daemon.cli import main
 from daemon.config import AlertsConfig
 from daemon.event_scoring import (
@@ -9,10 +12,28 @@ from daemon.event_scoring import (
     build_sessions,
     held_out_tuning,
     pick,
+    recorded_sessions,
     score,
 )
-from eegstream.recorded_csv import read_uci
-from eegstream.simulator import write_uci_csv
+from eegstream.recorded_csv import MODEL_RATE_HZ, read_continuous, read_uci
+from eegstream.simulator import simulate, write_uci_csv
+
+WARD_RUNS = [("normal", 20), ("seizure", 15), ("normal", 30), ("seizure", 10), ("normal", 20)]  # seconds
+
+
+def write_ward_file(path, start_s=5000.0):
+    """A two-channel labelled recording: T3 normal throughout, T4 (and the label column) following WARD_RUNS,
+    timestamps from `start_s`."""
+    rng = np.random.default_rng(7)
+    n = [int(round(sec * MODEL_RATE_HZ)) for _, sec in WARD_RUNS]
+    t4 = np.concatenate([simulate(label, k, rng) for (label, _), k in zip(WARD_RUNS, n, strict=True)])
+    t3 = simulate("normal", len(t4), rng)
+    labels = np.repeat([label for label, _ in WARD_RUNS], n)
+    with path.open("w") as f:
+        f.write("timestamp,T3,T4,label\n")
+        f.writelines(f"{start_s + i / MODEL_RATE_HZ:.6f},{a:.2f},{b:.2f},{c}\n"
+                     for i, (a, b, c) in enumerate(zip(t3, t4, labels, strict=True)))
+    return path
 
 
 def test_sessions_join_recordings_with_known_seizure_boundaries(tmp_path, sim_uci):
@@ -118,3 +139,25 @@ def test_evaluate_events_with_the_mean_probability_seizure_alarm(tmp_path, capsy
     assert ev["tuning_choice"] in ev["tuning"] and ev["tuning_choice"]["sensitivity"] == 1.0
     assert [c["fold"] for c in ev["tuning_held_out"]["chosen"]] == [1, 2, 3]  # three sessions, one a fold
     assert "tuning picks" in printed and "held out" in printed
+
+
+def test_a_labelled_continuous_recording_is_one_session_on_its_own_timeline(tmp_path):
+    rec = read_continuous(write_ward_file(tmp_path / "ward.csv"))
+    (session,), streams = recorded_sessions([rec], tmp_path)
+    assert streams["stream"][0]["id"] == "session0"
+    assert session.duration == pytest.approx(95.0, abs=0.01)  # from 0, not from the file's 5000 s
+    assert [(round(a, 1), round(b, 1)) for a, b in session.seizures] == [(20.0, 35.0), (65.0, 75.0)]
+    assert [i for i, _, _ in session.recordings][:2] == ["ward@0", f"ward@{int(round(20 * MODEL_RATE_HZ))}"]
+    played = read_continuous(streams["stream"][0]["path"])
+    assert played.channels == ("T3", "T4") and played.samples.shape == rec.samples.shape
+
+
+def test_evaluate_events_plays_a_ward_recording_as_recorded_on_every_channel(tmp_path, capsys):
+    data = write_ward_file(tmp_path / "ward.csv")
+    out = tmp_path / "ev.json"
+    assert main(["evaluate", "--data", str(data), "--events", "--json", str(out), "--device", "cpu"]) == 0
+    ev = json.loads(out.read_text())["events"]
+    # both seizures are on T4 alone: caught only because every channel is played
+    assert ev["sessions"] == 1 and ev["seizure_events"] == 2 and ev["detected"] == 2
+    assert ev["hours"] == pytest.approx(95 / 3600, rel=1e-3) and ev["latency_s_max"] < 5
+    assert all(f["recording"].startswith("ward@") for f in ev["false_alarm_list"])
