@@ -37,12 +37,18 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return UsageError, CsvFormatError, CheckpointError, ConfigError
 
 
-def _load_labelled(path: str, rate: float | None = None):
-    from eegstream.recorded_csv import labelled_segments, read_recordings
+def _read(path: str, rate: float | None = None):
+    from eegstream.recorded_csv import read_recordings
 
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
-    recs = read_recordings(path, rate)
+    return read_recordings(path, rate)
+
+
+def _labelled(path: str, recs: list):
+    """The file's labelled recordings (UCI recordings, a continuous file's runs of one label)."""
+    from eegstream.recorded_csv import labelled_segments
+
     out = [seg for r in recs for seg in labelled_segments(r)]
     if not out:
         raise UsageError(f"{path}: no labelled recordings")
@@ -54,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     _check_device(args.device)
     cfg = _train_config(args)
-    recordings = _load_labelled(args.data)
+    recordings = _labelled(args.data, _read(args.data))
     report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
     print(f"wrote {args.out} ({report['model']}), best epoch {report['best_epoch']}, "
           f"validation macro-F1 {report['validation']['macro_f1']:.3f}")
@@ -123,16 +129,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from models.inference import Classifier
 
     _check_device(args.device)
-    recordings = _load_labelled(args.data, args.rate)
+    read = _read(args.data, args.rate)
+    recordings = _labelled(args.data, read)
     clf = Classifier.from_path(args.model, args.device)
     report = evaluate(clf.predict_proba, recordings)
     report["model"] = clf.id
     report["data"] = args.data
     print(format_report(report, f"{args.data} scored with {clf.id}"))
     if args.events:  # a labelled continuous file is played as recorded, a UCI file's recordings joined
-        from eegstream.recorded_csv import read_recordings
-
-        continuous = [r for r in read_recordings(args.data, args.rate) if r.sample_labels is not None]
+        continuous = [r for r in read if r.sample_labels is not None]
         report["events"] = _events(args, [(clf, continuous or recordings)])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -159,7 +164,7 @@ def cmd_crossval(args: argparse.Namespace) -> int:
 
     _check_device(args.device)
     cfg = _train_config(args)
-    recordings = _load_labelled(args.data)
+    recordings = _labelled(args.data, _read(args.data))
     summary, tests = crossval(recordings, cfg, args.folds, args.out, progress=not args.quiet)
     print(format_summary(summary))
     if args.events:
