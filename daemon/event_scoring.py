@@ -37,7 +37,7 @@ from daemon.config import AlertsConfig, parse
 from daemon.messages import Outgoing
 from daemon.service import Service
 from eegstream.labels import LABELS
-from eegstream.recorded_csv import Recording, write_continuous, write_single_channel
+from eegstream.recorded_csv import Recording, label_runs, write_continuous, write_single_channel
 from models.inference import Classifier
 
 log = logging.getLogger(__name__)
@@ -137,11 +137,11 @@ def recorded_sessions(recordings: Sequence[Recording], folder: Path, prefix: str
     timestamps (gaps kept) starting at 0, written into `folder`; streams are named `<prefix>session<k>`."""
     sessions, configs = [], []
     for k, rec in enumerate(recordings):
-        t = rec.times() - rec.times()[0]
+        t = rec.times()
+        t = t - t[0]
         labels = rec.sample_labels
-        edges = np.flatnonzero(np.diff(labels)) + 1
-        runs = [(int(a), float(t[a]), float(t[b - 1] + 1 / rec.rate))  # (first sample, start, end) of each run
-                for a, b in zip(np.r_[0, edges], np.r_[edges, len(labels)], strict=True)]
+        runs = [(a, float(t[a]), float(t[b - 1] + 1 / rec.rate))  # (first sample, start, end) of each run
+                for a, b in label_runs(labels)]
         stream = f"{prefix}session{k}"
         path = write_continuous(folder / f"{stream}.csv", rec.samples, rec.channels, t)
         sessions.append(Session(stream, runs[-1][2], [(a, b) for i, a, b in runs if labels[i] == SEIZURE],

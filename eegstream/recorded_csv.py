@@ -294,16 +294,20 @@ def read_recordings(path: str | Path, rate: float | None = None) -> list[Recordi
     return [read_continuous(path, rate)]
 
 
+def label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
+    """(first, end) sample indices of each run of one label in per-sample labels."""
+    edges = np.flatnonzero(np.diff(labels)) + 1
+    return list(zip(np.r_[0, edges].tolist(), np.r_[edges, len(labels)].tolist(), strict=True))
+
+
 def labelled_segments(rec: Recording) -> list[Recording]:
     """Split a continuous recording with per-sample labels into runs of one label (for scoring)."""
     if rec.label is not None:
         return [rec]
     if rec.sample_labels is None:
         raise CsvFormatError(f"{rec.id}: no label column, cannot score it")
-    edges = np.flatnonzero(np.diff(rec.sample_labels)) + 1
-    bounds = np.concatenate([[0], edges, [rec.n_samples]])
     out = []
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in label_runs(rec.sample_labels):
         out.append(
             Recording(
                 id=f"{rec.id}@{a}", samples=rec.samples[a:b], rate=rec.rate, channels=rec.channels,

@@ -75,8 +75,9 @@ class TrainConfig:
                 raise ValueError(message)
 
     def width_hyperparameters(self) -> dict:
-        """The conv_lstm's width as hyper-parameters; none at its default (32 channels, 40 units)."""
-        return {} if (self.channels, self.hidden) == (32, 40) else {"channels": self.channels, "hidden": self.hidden}
+        """The conv_lstm's width as hyper-parameters; none at the defaults above (32 channels, 40 units)."""
+        default = (TrainConfig.channels, TrainConfig.hidden)
+        return {} if (self.channels, self.hidden) == default else {"channels": self.channels, "hidden": self.hidden}
 
 
 def file_sha256(path: str | Path) -> str:
