@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 test: venv
-	$(PY) -m pytest -q
+	$(VENV)/bin/pytest -q
 
 demo: venv
 	$(VENV)/bin/eegd demo
@@ -43,7 +43,7 @@ bench: venv
 
 # 200 streams for 10 minutes with a broker restart in the middle (not part of `make test`).
 soak: venv
-	PYTHONPATH=. $(PY) bench/soak.py --streams 200 --minutes 10
+	PYTHONPATH=tests/support $(PY) bench/soak.py --streams 200 --minutes 10
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.inference import Classifier
+from eegd.models.inference import Classifier
 
 
 def rate(f: Callable[[torch.Tensor], object], x: torch.Tensor, seconds: float) -> float:

@@ -13,13 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from daemon.bench import rss_mb
-from daemon.broker import LocalMosquitto
-from daemon.config import parse
-from daemon.service import Service
-from eegstream.simulator import write_continuous_csv
-from models.inference import Classifier
-from tests.mqtt_collector import Collector
+from mqtt_collector import Collector
+
+from eegd.daemon.commands.bench import rss_mb
+from eegd.daemon.commands.broker import LocalMosquitto
+from eegd.daemon.service.config import parse
+from eegd.daemon.service.service import Service
+from eegd.eegstream.sources.simulator import write_continuous_csv
+from eegd.models.inference import Classifier
 
 WARMUP_S = 60.0  # resident memory "at start" is read after the first minute
 
@@ -57,7 +58,7 @@ async def soak(streams: int, minutes: float, out: Path) -> dict:
         got = [p["since"] for p in sub.on(f"eegd/{st.cfg.id}/alert")]
         lost += max(0, st.alerts - len(set(got)))
     sub.close()
-    broker.stop()
+    broker.close()
     result = {"streams": streams, "minutes": minutes, "alerts_sent": sent, "alerts_received": len(sub.messages),
               "alerts_lost": lost, "rss_mb_start": rss_start, "rss_mb_end": rss_end,
               "rss_growth_percent": 100 * (rss_end - rss_start) / rss_start,

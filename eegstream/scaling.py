@@ -9,17 +9,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WindowScaler:
-    """Per-position standardisation of 120-sample windows: (x - mean) / scale, as sklearn's StandardScaler."""
+    """Per-position standardisation of 120-sample windows: (x - mean) / scale, fitted at training."""
 
     mean: np.ndarray  # (window,) float32
     scale: np.ndarray  # (window,) float32
-
-    @classmethod
-    def fit(cls, windows: np.ndarray) -> WindowScaler:
-        from sklearn.preprocessing import StandardScaler
-
-        s = StandardScaler().fit(windows.astype(np.float64))
-        return cls(mean=s.mean_.astype(np.float32), scale=s.scale_.astype(np.float32))
 
     def transform(self, windows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Scale a (n, window) batch; writes into `out` when given (no allocation on the hot path)."""

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eegstream.quality import QualityLimits, window_issues
-from eegstream.ring_buffer import RingBuffer, Windower
+from eegd.eegstream.quality import QualityLimits, window_issues
+from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 
 @dataclass(slots=True)

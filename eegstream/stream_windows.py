@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eegstream.quality import QualityLimits, split_at_breaks, window_issues
-from eegstream.resampler import Resampler
-from eegstream.ring_buffer import RingBuffer, Windower
+from eegd.eegstream.quality import QualityLimits, split_at_breaks, window_issues
+from eegd.eegstream.resampler import Resampler
+from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 RING_CAPACITY = 4096  # samples per channel: the largest source chunk (2,048) plus a window, with room to spare
 RATE_TOLERANCE = 0.005  # relative difference from the model's rate that is taken as the same rate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eegstream.recorded_csv import UCI_CHUNK, Recording
+from eegd.eegstream.formats.csv import UCI_CHUNK, Recording
 
 WINDOW = 120
 # Scoring a 178-sample UCI row: the three 120-sample windows at offsets 0, 29 and 58 cover its start,

@@ -13,8 +13,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from eegstream.scaling import WindowScaler
-from models.networks import build
+from eegd.eegstream.scaling import WindowScaler
+from eegd.models.networks import build
 
 FORMAT = "eegd-checkpoint/1"
 BUNDLED_DIR = Path(__file__).resolve().parent / "weights"

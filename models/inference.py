@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eegstream.scaling import WindowScaler
-from models.checkpoint import Checkpoint, load
+from eegd.eegstream.scaling import WindowScaler
+from eegd.models.checkpoint import Checkpoint, load
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eegstream.simulator import write_uci_csv
+from eegd.eegstream.sources.simulator import write_uci_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "epileptic_seizure_train.csv"
@@ -28,19 +28,19 @@ def sim_uci(tmp_path_factory) -> Path:
 @pytest.fixture
 def mosquitto():
     """A real Mosquitto on a free loopback port, stopped after the test."""
-    from daemon.broker import LocalMosquitto
+    from eegd.daemon.commands.broker import LocalMosquitto
 
     if not LocalMosquitto.available():
         pytest.skip("mosquitto is not installed (Debian package mosquitto)")
     broker = LocalMosquitto().start()
     yield broker
-    broker.stop()
+    broker.close()
 
 
 @pytest.fixture
 def subscriber(mosquitto):
     """A paho subscriber to everything on the test broker; `.messages` holds (topic, payload dict, retain)."""
-    from tests.mqtt_collector import Collector
+    from mqtt_collector import Collector
 
     c = Collector(mosquitto.host, mosquitto.port)
     yield c

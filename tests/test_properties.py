@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from daemon.config import ConfigError, parse
-from eegstream.recorded_csv import UCI_SAMPLES, CsvFormatError, Recording, read_continuous, read_uci, write_uci
-from eegstream.ring_buffer import RingBuffer, Windower
+from eegd.daemon.service.config import ConfigError, parse
+from eegd.eegstream.formats.csv import UCI_SAMPLES, CsvFormatError, Recording, read_continuous, read_uci, write_uci
+from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

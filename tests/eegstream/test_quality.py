@@ -1,6 +1,14 @@
 import numpy as np
 
-from eegstream.quality import FLAT, NONFINITE, OUT_OF_RANGE, QualityLimits, issue_names, split_at_breaks, window_issues
+from eegd.eegstream.quality import (
+    FLAT,
+    NONFINITE,
+    OUT_OF_RANGE,
+    QualityLimits,
+    issue_names,
+    split_at_breaks,
+    window_issues,
+)
 
 LIM = QualityLimits()
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from eegstream.resampler import Resampler
+from eegd.eegstream.resampler import Resampler
 
 RATE = 173.61
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from eegstream.ring_buffer import RingBuffer, Windower
+from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 
 def feed(buf, win, signal, chunk):

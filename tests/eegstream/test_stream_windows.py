@@ -1,7 +1,7 @@
 import numpy as np
 
-from eegstream.quality import FLAT, NONFINITE, QualityLimits
-from eegstream.stream_windows import StreamWindows
+from eegd.eegstream.quality import FLAT, NONFINITE, QualityLimits
+from eegd.eegstream.stream_windows import StreamWindows
 
 RATE = 173.61
 

@@ -1,7 +1,7 @@
 import pytest
 
-from eegstream.recorded_csv import read_uci
-from models.training import TrainConfig, train
+from eegd.eegstream.formats.csv import read_uci
+from eegd.models.offline.training import TrainConfig, train
 
 
 @pytest.fixture(scope="session")

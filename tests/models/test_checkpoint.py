@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from models.checkpoint import CheckpointError, load, save
-from models.inference import Classifier
+from eegd.models.checkpoint import CheckpointError, load, save
+from eegd.models.inference import Classifier
 
 
 def test_checkpoint_round_trip_keeps_weights_scaler_and_metadata(small_checkpoint, tmp_path):

@@ -1,0 +1,1 @@
+"""One-shot commands and their tools: run, replay, train, evaluate, crossval, demo, bench, event scoring, brokers."""

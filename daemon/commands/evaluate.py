@@ -1,0 +1,44 @@
+"""`eegd evaluate`: a checkpoint scored on a labelled recording, by row, by recording and (`--events`) by event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from eegd.daemon.commands.inputs import check_device, labelled, read
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from eegd.models.inference import Classifier
+    from eegd.models.offline.evaluation import evaluate, format_report
+
+    check_device(args.device)
+    recs = read(args.data, args.rate)
+    recordings = labelled(args.data, recs)
+    clf = Classifier.from_path(args.model, args.device)
+    report = evaluate(clf.predict_proba, recordings)
+    report["model"] = clf.id
+    report["data"] = args.data
+    print(format_report(report, f"{args.data} scored with {clf.id}"))
+    if args.events:  # a labelled continuous file is played as recorded, a UCI file's recordings joined
+        continuous = [r for r in recs if r.sample_labels is not None]
+        report["events"] = score_events(args, [(clf, continuous or recordings)])
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def score_events(args: argparse.Namespace, parts: list) -> dict:
+    """--events for evaluate and crossval: play the held-out recordings through the pipeline, print the scores."""
+    from eegd.daemon.commands.event_scoring import TUNE_GRID, evaluate_events, format_events
+    from eegd.daemon.service.config import AlertsConfig
+
+    if not args.verbose:  # one line per alert change of every session would drown the report
+        for name in ("eegd.daemon", "eegd.eegstream"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    alerts = AlertsConfig(args.on_windows, args.off_windows, args.seizure_average_windows, args.seizure_threshold)
+    events = evaluate_events(parts, args.session_recordings, args.events_seed, alerts, TUNE_GRID if args.tune else [])
+    print(format_events(events))
+    return events

@@ -1,0 +1,255 @@
+"""The daemon's one config object: a TOML file read into frozen dataclasses, validated with errors naming the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eegd.eegstream.quality import QualityLimits
+
+STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    topic_prefix: str = "eegd"
+    client_id: str = ""  # default eegd-<hostname>
+    prediction_qos: int = 0
+    username: str | None = None
+    password_file: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    keepalive: int = 30
+    prediction_queue: int = 10000  # predictions held while the broker is away; the oldest are dropped past it
+    drain_timeout_s: float = 10.0  # at shutdown, how long to wait for an unreachable broker
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str | None = None  # a checkpoint file or bundled name; default the bundled checkpoint
+    device: str = "auto"
+    threads: int = 0  # CPU threads for the model; 0 = all cores but one (left to the event loop)
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    hop: int = 30
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    on_windows: int = 3
+    off_windows: int = 5
+    seizure_average_windows: int = 0  # > 0: seizure alarm on the mean p(seizure) of this many windows
+    seizure_threshold: float = 0.5  # ... at or above this (cleared below half of it)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    max_batch: int = 512  # windows per model call
+    max_wait_ms: float = 20.0  # the oldest waiting window is sent to the model after this long
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    id: str = ""
+    source: str = ""
+    # lsl
+    name: str | None = None
+    type: str | None = None
+    source_id: str | None = None
+    channels: tuple[str, ...] | None = None
+    # csv
+    path: str | None = None
+    speed: float = 1.0
+    loop: bool = False
+    rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    window: WindowConfig = field(default_factory=WindowConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    quality: QualityLimits = field(default_factory=QualityLimits)
+    stream: tuple[StreamConfig, ...] = ()
+
+
+def _check_type(value: object, hint: object, key: str) -> object:
+    """`value` converted to `hint` (int -> float, list -> tuple) or a ConfigError naming the key."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _check_type(value, a, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+        return tuple(_check_type(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, bool) or not isinstance(value, hint):  # type: ignore[arg-type]
+        raise ConfigError(f"{key}: expected {hint.__name__}, got {type(value).__name__} {value!r}")  # type: ignore[union-attr]
+    return value
+
+
+def _build(cls: type, table: object, where: str) -> object:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key" if where else f"{unknown[0]}: unknown key")
+    kwargs = {}
+    for k, v in table.items():
+        key = f"{where}.{k}" if where else k
+        kwargs[k] = _check_type(v, hints[k], key)
+    return cls(**kwargs)
+
+
+def parse(data: dict, base_dir: Path = Path(".")) -> Config:
+    """Validate a parsed TOML document; relative paths are taken from `base_dir` (the config's folder)."""
+    data = dict(data)
+    streams = data.pop("stream", None)
+    sections = {}
+    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality"):
+        if name in data:
+            sections[name] = _build(typing.get_type_hints(Config)[name], data.pop(name), name)
+    if data:
+        raise ConfigError(f"{sorted(data)[0]}: unknown key")
+    if not isinstance(streams, list) or not streams:
+        raise ConfigError("stream: at least one [[stream]] table is required")
+    built = []
+    for i, table in enumerate(streams):
+        s = _build(StreamConfig, table, f"stream[{i}]")
+        built.append(_check_stream(s, i, base_dir))  # type: ignore[arg-type]
+    ids = [s.id for s in built]
+    dup = next((x for x in ids if ids.count(x) > 1), None)
+    if dup:
+        raise ConfigError(f"stream[{ids.index(dup, ids.index(dup) + 1)}].id: duplicate stream id {dup!r}")
+    cfg = Config(stream=tuple(built), **sections)  # type: ignore[arg-type]
+    return _check_sections(cfg, base_dir)
+
+
+def _path(value: str, base_dir: Path) -> str:
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else base_dir / p)
+
+
+def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
+    key = f"stream[{i}]"
+    if s.source == "lsl":
+        if not (s.name or s.type or s.source_id):
+            raise ConfigError(f"{key}: an lsl stream needs name, type or source_id")
+        for k in ("path",):
+            if getattr(s, k) is not None:
+                raise ConfigError(f"{key}.{k}: only for csv streams")
+        default_id = s.source_id or s.name or s.type or ""
+    elif s.source == "csv":
+        if s.path is None:
+            raise ConfigError(f"{key}.path: required for a csv stream")
+        path = _path(s.path, base_dir)
+        if not Path(path).is_file():
+            raise ConfigError(f"{key}.path: no such file {path}")
+        if s.speed < 0:
+            raise ConfigError(f"{key}.speed: must be >= 0 (0 = as fast as possible)")
+        if s.rate is not None and s.rate <= 0:
+            raise ConfigError(f"{key}.rate: must be > 0")
+        s = dataclasses.replace(s, path=path)
+        default_id = Path(path).stem
+    else:
+        raise ConfigError(f"{key}.source: expected 'lsl' or 'csv', got {s.source!r}")
+    if s.id:
+        if not STREAM_ID.match(s.id):
+            raise ConfigError(f"{key}.id: {s.id!r} may hold only letters, digits, '_' and '-'")
+        return s
+    return dataclasses.replace(s, id=re.sub(r"[^A-Za-z0-9_-]", "_", default_id))
+
+
+def _check_sections(cfg: Config, base_dir: Path) -> Config:
+    m = cfg.mqtt
+    if not TOPIC_PREFIX.match(m.topic_prefix):
+        raise ConfigError(f"mqtt.topic_prefix: {m.topic_prefix!r} may hold only letters, digits, '_', '-' and '/'")
+    if m.prediction_qos not in (0, 1, 2):
+        raise ConfigError(f"mqtt.prediction_qos: must be 0, 1 or 2, got {m.prediction_qos}")
+    if not 0 < m.port < 65536:
+        raise ConfigError(f"mqtt.port: {m.port} is not a TCP port")
+    if m.prediction_queue < 1:
+        raise ConfigError("mqtt.prediction_queue: must be >= 1")
+    files = {}
+    for k in ("password_file", "tls_ca", "tls_cert", "tls_key"):
+        v = getattr(m, k)
+        if v is not None:
+            files[k] = _path(v, base_dir)
+            if not Path(files[k]).is_file():
+                raise ConfigError(f"mqtt.{k}: no such file {files[k]}")
+    if m.password_file and not m.username:
+        raise ConfigError("mqtt.password_file: needs mqtt.username")
+    if (m.tls_cert is None) != (m.tls_key is None):
+        raise ConfigError("mqtt.tls_cert: tls_cert and tls_key go together")
+    mqtt = dataclasses.replace(m, client_id=m.client_id or f"eegd-{socket.gethostname()}", **files)
+    model = cfg.model
+    if model.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"model.device: expected auto, cpu or cuda, got {model.device!r}")
+    if model.path is not None and ("/" in model.path or model.path.endswith(".safetensors")):
+        model = dataclasses.replace(model, path=_path(model.path, base_dir))
+        if not Path(model.path).is_file():
+            raise ConfigError(f"model.path: no such file {model.path}")
+    if model.threads < 0:
+        raise ConfigError(f"model.threads: must be >= 0, got {model.threads}")
+    if not 1 <= cfg.window.hop <= 120:
+        raise ConfigError(f"window.hop: must be 1..120, got {cfg.window.hop}")
+    for k in ("on_windows", "off_windows"):
+        if getattr(cfg.alerts, k) < 1:
+            raise ConfigError(f"alerts.{k}: must be >= 1")
+    if cfg.alerts.seizure_average_windows < 0:
+        raise ConfigError(f"alerts.seizure_average_windows: must be >= 0, got {cfg.alerts.seizure_average_windows}")
+    if not 0 < cfg.alerts.seizure_threshold <= 1:
+        raise ConfigError(f"alerts.seizure_threshold: must be in (0, 1], got {cfg.alerts.seizure_threshold}")
+    if cfg.scheduler.max_batch < 1:
+        raise ConfigError("scheduler.max_batch: must be >= 1")
+    for k in ("max_abs_uv", "flat_uv", "gap_periods"):
+        if getattr(cfg.quality, k) <= 0:
+            raise ConfigError(f"quality.{k}: must be > 0")
+    if cfg.scheduler.max_wait_ms < 0:
+        raise ConfigError("scheduler.max_wait_ms: must be >= 0")
+    return dataclasses.replace(cfg, mqtt=mqtt, model=model)
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return parse(data, path.resolve().parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,316 @@
+"""Wiring of the daemon: sources -> ring buffers -> scheduler -> model -> alert state -> MQTT, and its lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from eegd.daemon import __version__
+from eegd.daemon.service.alert_state import AlertState
+from eegd.daemon.service.config import Config, ConfigError, StreamConfig
+from eegd.daemon.service.gc_pauses import steady_gc
+from eegd.daemon.service.inference_engine import InferenceEngine
+from eegd.daemon.service.messages import Outgoing, Topics, probs_dict
+from eegd.daemon.service.mqtt_publisher import MqttPublisher
+from eegd.daemon.service.scheduler import Scheduler, WindowBatch
+from eegd.daemon.service.systemd_notify import Notifier
+from eegd.eegstream.formats.csv import Recording, read_recordings
+from eegd.eegstream.quality import issue_names
+from eegd.eegstream.sources.file import CsvBlockSource, CsvSource
+from eegd.eegstream.sources.lsl import LslSource
+from eegd.eegstream.sources.protocol import Source, SourceError
+from eegd.eegstream.stream_block import StreamBlock
+from eegd.eegstream.stream_windows import StreamWindows, Windows, needs_resampling
+from eegd.models.inference import Classifier, pick_device
+
+log = logging.getLogger(__name__)
+
+BLOCK_MIN_STREAMS = 8  # from this many paced CSV streams alike, they play as one block (one task, 2-D buffers)
+# Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
+SEVERITY = ("seizure", "tumor", "normal")
+
+
+class Publisher(Protocol):
+    """Where messages go: the MQTT publisher, or an in-memory sink for offline event scoring."""
+
+    published: int
+    dropped_predictions: int
+
+    def submit(self, msg: Outgoing, alert: bool = False) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
+
+
+def make_source(s: StreamConfig, recordings: list[Recording] | None = None) -> Source:
+    """The stream's source; `recordings`: a CSV file's contents when already read."""
+    if s.source == "csv":
+        assert s.path is not None
+        return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
+    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels)
+
+
+@dataclass
+class StreamState:
+    """What the service keeps per stream: its config, alert state, window counter and fault counters."""
+
+    cfg: StreamConfig
+    index: int
+    alert: AlertState
+    channels: tuple[str, ...] = ()
+    seq: int = 0
+    alerts: int = 0
+    errors: int = 0
+    overruns: int = 0
+    quality_issues: list[str] = field(default_factory=list)
+    quality_counts: dict[str, int] = field(
+        default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0})
+
+
+class Service:
+    def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None,
+                 publisher: Publisher | None = None) -> None:
+        self.cfg = cfg
+        self.classifier = classifier
+        self.labels = classifier.labels
+        self.model_rate = classifier.sample_rate
+        self.engine = InferenceEngine(classifier, cfg.model.threads)
+        self.topics = Topics(cfg.mqtt.topic_prefix)
+        self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(cfg.stream)]
+        self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
+                                                                tuple(s.id for s in cfg.stream))
+        self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
+        self.notifier = notifier or Notifier(None)
+        self.stop = asyncio.Event()
+        self._severity = np.array([SEVERITY.index(lbl) for lbl in self.labels])
+        self._seizure = self.labels.index("seizure")
+
+    # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
+    async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
+        """One stream's task. A source error ends this stream only; the others go on."""
+        source = make_source(st.cfg, recordings)
+        sw: StreamWindows | None = None
+        try:
+            info = await source.open()
+            st.channels = info.channels
+            sw = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                               self.cfg.window.hop, self.cfg.quality)
+            if sw.resampler:
+                log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
+            async for chunk in source.chunks():
+                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap)
+                self.quality(st, out, float(chunk.timestamps[0]))
+                if len(out.windows) or out.broken:
+                    await self.scheduler.submit(WindowBatch(
+                        np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
+                        (st.index,) if out.broken else ()))
+            log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
+        except (SourceError, ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
+            st.errors += 1
+            log.error("stream %s: %s; this stream ends, the others go on", st.cfg.id, exc)
+        except Exception:  # a bug: the traceback is logged, this stream ends, the others go on
+            st.errors += 1
+            log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
+        finally:
+            st.overruns = sw.buffer.overruns if sw else 0
+            await source.close()
+
+    def quality(self, st: StreamState, out: Windows, t: float) -> None:
+        """Count problems; on every change of the set of problems log once and publish the quality state."""
+        c = st.quality_counts
+        c["gaps"] += out.gaps
+        c["time_reversals"] += out.reversals
+        c["bad_windows"] += out.bad_windows
+        issues = issue_names(out.issues) + (["gap"] if out.gaps else []) + (["time_reversal"] if out.reversals else [])
+        if issues or len(out.windows):  # with neither, nothing new was seen: the state stands
+            self._quality_state(st, issues, t)
+
+    def _quality_state(self, st: StreamState, issues: list[str], t: float) -> None:
+        if issues == st.quality_issues:
+            return
+        if issues:
+            log.warning("stream %s: signal quality: %s (from t=%.3f)", st.cfg.id, ", ".join(issues), t)
+        else:
+            log.info("stream %s: signal quality ok again (t=%.3f)", st.cfg.id, t)
+        st.quality_issues = issues
+        self.publisher.submit(Outgoing(self.topics.quality(st.cfg.id), {
+            "schema": 1, "stream": st.cfg.id, "ok": not issues, "issues": issues, "since": t,
+            "counts": dict(st.quality_counts), "model": self.classifier.id}, 1, True), alert=True)
+
+    # --- many CSV streams on one clock: one task, one block ---------------------------------------------
+    def plan_blocks(self) -> tuple[list[list[StreamState]], list[StreamState]]:
+        """Paced CSV streams with the same speed, loop and rate setting are candidates to play as a block."""
+        groups: dict[tuple, list[StreamState]] = {}
+        singles = []
+        for st in self.streams:
+            c = st.cfg
+            if c.source == "csv" and c.speed > 0 and not c.channels:
+                groups.setdefault((c.speed, c.loop, c.rate), []).append(st)
+            else:
+                singles.append(st)
+        blocks = [g for g in groups.values() if len(g) >= BLOCK_MIN_STREAMS]
+        singles += [st for g in groups.values() if len(g) < BLOCK_MIN_STREAMS for st in g]
+        return blocks, singles
+
+    async def pump_block(self, group: list[StreamState]) -> None:
+        """Open the files; those that share length and rate (single channel, no timestamp column, at the model's
+        rate) play as one block; any other plays as a stream of its own."""
+        recs = await asyncio.gather(*(asyncio.to_thread(read_recordings, st.cfg.path, st.cfg.rate) for st in group),
+                                    return_exceptions=True)
+        parts: dict[tuple, list[tuple[StreamState, list[Recording]]]] = {}
+        tasks = []
+        for st, r in zip(group, recs, strict=True):
+            if isinstance(r, Exception):
+                tasks.append(self.pump(st))  # read again there, to report (or half play) the bad file
+            elif len(r) != 1 or r[0].samples.shape[1] != 1 or r[0].timestamps is not None \
+                    or needs_resampling(r[0].rate, self.model_rate):
+                tasks.append(self.pump(st, r))
+            else:
+                parts.setdefault((r[0].n_samples, r[0].rate), []).append((st, r))
+        for (_, rate), members in parts.items():
+            if len(members) < 2:
+                tasks += [self.pump(st, r) for st, r in members]
+            else:
+                tasks.append(self._play_block([st for st, _ in members],
+                                              np.stack([r[0].samples[:, 0] for _, r in members]), rate))
+        await asyncio.gather(*tasks)
+
+    async def _play_block(self, states: list[StreamState], samples: np.ndarray, rate: float) -> None:
+        c = states[0].cfg
+        idx = np.array([st.index for st in states])
+        for st in states:
+            st.channels = ("eeg",)
+        block = StreamBlock(len(states), self.classifier.window, self.cfg.window.hop, self.cfg.quality)
+        flagged: set[int] = set()
+        log.info("%d csv streams play as one block (%d samples each, %.2f Hz)", len(states), samples.shape[1], rate)
+        async for chunk in CsvBlockSource(samples, rate, c.speed, c.loop).chunks():
+            out = block.push(chunk.samples, chunk.timestamps)
+            n_win = len(out.t_start)
+            if not n_win:
+                continue
+            good = out.issues == 0
+            resets: tuple[int, ...] = ()
+            if not good.all() or flagged:
+                resets = self._block_quality(states, out.issues, flagged, float(chunk.timestamps[0]))
+            await self.scheduler.submit(WindowBatch(
+                np.repeat(idx, n_win)[good.ravel()], out.windows[good][:, None, :],
+                np.tile(out.t_start, len(states))[good.ravel()], np.tile(out.t_end, len(states))[good.ravel()],
+                chunk.received, resets))
+
+    def _block_quality(self, states: list[StreamState], issues: np.ndarray, flagged: set[int], t: float,
+                       ) -> tuple[int, ...]:
+        """Quality bookkeeping for the streams of a block whose windows had problems (or just recovered)."""
+        bad_rows = set(np.flatnonzero((issues != 0).any(axis=1)).tolist())
+        for row in bad_rows | flagged:
+            st = states[row]
+            st.quality_counts["bad_windows"] += int((issues[row] != 0).sum())
+            self._quality_state(st, issue_names(int(np.bitwise_or.reduce(issues[row]))), t)
+        flagged.clear()
+        flagged.update(bad_rows)
+        return tuple(states[row].index for row in bad_rows)
+
+    # --- model results -> alert state -> publisher ----------------------------------------------------------
+    def deliver(self, b: WindowBatch, probs: np.ndarray) -> None:
+        """probs (n_windows, channels, labels): publish each window's prediction and its stream's alert changes."""
+        for i in b.resets:
+            self.streams[i].alert.reset_run()
+        if len(probs) == 0:
+            return
+        ch_label = probs.argmax(axis=2)  # (n, ch)
+        if probs.shape[1] == 1:
+            stream_probs, stream_label = probs[:, 0], ch_label[:, 0]
+        else:  # the most severe channel label; probabilities of the channel most sure of that label
+            rows = np.arange(len(probs))
+            stream_label = ch_label[rows, self._severity[ch_label].argmin(axis=1)]
+            p_label = np.take_along_axis(probs, stream_label[:, None, None], axis=2)[..., 0]  # (n, ch)
+            pick = np.where(ch_label == stream_label[:, None], p_label, -1.0).argmax(axis=1)
+            stream_probs = probs[rows, pick]
+        qos = self.cfg.mqtt.prediction_qos
+        labels = [self.labels[k] for k in stream_label.tolist()]
+        t_start, t_end = b.t_start.tolist(), b.t_end.tolist()
+        p_list = stream_probs.tolist()
+        p_seizure = probs[:, :, self._seizure].max(axis=1).tolist()  # the alarm's evidence: the surest channel
+        streams = b.streams.tolist()
+        for i in range(len(probs)):
+            st = self.streams[streams[i]]
+            label = labels[i]
+            probs_i = dict(zip(self.labels, p_list[i], strict=True))
+            payload = {
+                "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": t_start[i], "t_end": t_end[i],
+                "label": label, "probs": probs_i, "model": self.classifier.id,
+            }
+            if probs.shape[1] > 1:
+                payload["channels"] = {
+                    name: {"label": self.labels[ch_label[i, c]], "probs": probs_dict(self.labels, probs[i, c])}
+                    for c, name in enumerate(st.channels)
+                }
+            st.seq += 1
+            self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))
+            change = st.alert.update(label, t_start[i], p_seizure[i])
+            if change:
+                st.alerts += 1
+                log.info("stream %s: alert state %s since %.3f", st.cfg.id, change.state, change.since)
+                self.publisher.submit(Outgoing(self.topics.alert(st.cfg.id), {
+                    "schema": 1, "stream": st.cfg.id, "state": change.state, "since": change.since,
+                    "probs": probs_i, "model": self.classifier.id}, 1, True), alert=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        await asyncio.to_thread(self.engine.warm_up)
+        try:
+            with steady_gc():
+                await self._serve()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            self.engine.close()
+        log.info("stopped: %d windows classified, %d messages published, %d predictions dropped",
+                 self.engine.windows, self.publisher.published, self.publisher.dropped_predictions)
+        return 0
+
+    async def _serve(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
+            sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
+            blocks, singles = self.plan_blocks()
+            pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
+            pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
+            watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
+            self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
+            stop_wait = asyncio.ensure_future(self.stop.wait())
+            running = set(pumps)
+            while running and not self.stop.is_set():
+                done, _ = await asyncio.wait(running | {stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                running -= done
+            stop_wait.cancel()
+            self.notifier.notify("STOPPING=1")
+            log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
+            for p in pumps:
+                p.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            await self.scheduler.close()
+            await sched_task
+            await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
+            watchdog.cancel()
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("received %s", sig.name)
+        self.stop.set()
+
+
+async def serve(cfg: Config, notifier: Notifier | None = None) -> int:
+    try:
+        pick_device(cfg.model.device)
+    except ValueError as exc:  # `cuda` on a host without a usable GPU: a config error, named, before start-up
+        raise ConfigError(f"model.device: {exc} (\"auto\" falls back to the CPU)") from None
+    classifier = Classifier.from_path(cfg.model.path, cfg.model.device)
+    return await Service(cfg, classifier, notifier).run()

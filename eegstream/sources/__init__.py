@@ -1,0 +1,1 @@
+"""Live and played sample sources behind one protocol: LSL inlets, recorded files, the simulator, the replay outlet."""

@@ -1,0 +1,1 @@
+"""Offline work, never imported by the daemon: training, evaluation, cross-validation, splits by recording."""

@@ -1,0 +1,80 @@
+import asyncio
+
+import numpy as np
+import pytest
+from lsl_device import RATE, Device
+from service_harness import make_config, running
+
+from eegd.eegstream.sources.liblsl import pylsl
+
+
+async def test_lsl_stream_is_classified_on_the_lsl_clock(mosquitto, subscriber, classifier, tmp_path):
+    dev = Device("seizure")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "bed1"}], tmp_path,
+                      scheduler={"max_wait_ms": 5})
+    async with running(cfg, classifier):
+        await dev.play(4.0)
+        subscriber.wait_for(lambda s: len(s.on("bed1/alert")) >= 1, 10)
+    preds = subscriber.on("eegd/bed1/prediction")
+    assert len(preds) >= 15  # ~3.3 s of windows at hop 30 after the first 120 samples
+    assert [p["seq"] for p in preds] == list(range(len(preds)))
+    now = pylsl.local_clock()
+    assert all(now - 10 < p["t_start"] < p["t_end"] < now for p in preds)
+    assert np.diff([p["t_start"] for p in preds]) == pytest.approx(30 / RATE, abs=0.01)
+    assert np.mean([p["label"] == "seizure" for p in preds]) > 0.9
+    assert subscriber.on("bed1/alert")[0]["state"] == "seizure"
+    assert np.median([p["latency_ms"] for p in preds]) < 100
+
+
+async def test_stream_at_another_rate_is_resampled(mosquitto, subscriber, classifier, tmp_path):
+    dev = Device("seizure", rate=256.0)
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "fast"}], tmp_path)
+    async with running(cfg, classifier):
+        await dev.play(4.0)
+        subscriber.wait_for(lambda s: len(s.on("fast/prediction")) >= 10, 10)
+    preds = subscriber.on("eegd/fast/prediction")
+    # windows are 120 samples at the model's 173.61 Hz, whatever the device's rate
+    assert np.median([p["t_end"] - p["t_start"] for p in preds]) == pytest.approx(119 / RATE, abs=2e-3)
+    assert np.mean([p["label"] == "seizure" for p in preds]) > 0.8
+
+
+async def test_vanished_outlet_is_re_resolved_and_the_gap_is_not_bridged(mosquitto, subscriber, classifier,
+                                                                          tmp_path):
+    dev = Device("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "flaky"}], tmp_path)
+    async with running(cfg, classifier):
+        await dev.play(2.5)
+        subscriber.wait_for(lambda s: len(s.on("flaky/prediction")) >= 5, 10)
+        dev.close()
+        await asyncio.sleep(2.0)  # the device is gone
+        before = len(subscriber.on("flaky/prediction"))
+        back = Device("normal", source_id=dev.source_id)
+        t_back = pylsl.local_clock()
+        play = asyncio.ensure_future(back.play(4.0))
+        # reconnected and classifying again within 5 s of the device's return
+        await asyncio.to_thread(subscriber.wait_for, lambda s: len(s.on("flaky/prediction")) > before, 5)
+        await play
+        subscriber.wait_for(lambda s: len(s.on("flaky/prediction")) >= before + 5, 10)
+    preds = subscriber.on("eegd/flaky/prediction")
+    assert [p["seq"] for p in preds] == list(range(len(preds)))
+    after = [p for p in preds[before:]]
+    # no window mixes samples from before and after the outage
+    assert all(p["t_start"] > t_back - 0.5 for p in after)
+    assert after[0]["t_start"] - preds[before - 1]["t_end"] > 1.5
+
+
+async def test_irregular_rate_stream_is_refused_and_the_others_go_on(mosquitto, subscriber, classifier, tmp_path,
+                                                                     caplog):
+    import uuid
+
+    sid = f"eegd-test-{uuid.uuid4().hex}"
+    irregular = pylsl.StreamOutlet(pylsl.StreamInfo("Irr", "EEG", 1, pylsl.IRREGULAR_RATE, "float32", sid))
+    good = Device("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": sid, "id": "irr"},
+                                  {"source": "lsl", "source_id": good.source_id, "id": "ok"}], tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        await good.play(3.0)
+        subscriber.wait_for(lambda s: len(s.on("ok/prediction")) >= 5, 10)
+    assert svc.streams[0].errors == 1 and not subscriber.on("irr/prediction")
+    assert "stream irr: lsl source_id=" in caplog.text and "irregular sampling rate" in caplog.text
+    del irregular

@@ -1,0 +1,63 @@
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from eegd.eegstream.sources.file import CsvSource
+from eegd.eegstream.sources.protocol import SourceError
+
+
+async def collect(src):
+    out = []
+    async for c in src.chunks():
+        out.append(c)
+    return out
+
+
+async def test_fast_playback_yields_the_whole_file_in_order(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("eeg\n" + "\n".join(str(i) for i in range(5000)) + "\n")
+    src = CsvSource(p, speed=0)
+    info = await src.open()
+    chunks = await collect(src)
+    assert info.rate == 173.61 and info.channels == ("eeg",)
+    np.testing.assert_array_equal(np.concatenate([c.samples for c in chunks])[:, 0], np.arange(5000))
+    np.testing.assert_allclose(np.concatenate([c.timestamps for c in chunks]), np.arange(5000) / 173.61)
+
+
+async def test_real_time_pacing_follows_speed(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("timestamp,eeg\n" + "\n".join(f"{i / 100},{i}" for i in range(101)) + "\n")  # 1 s at 100 Hz
+    src = CsvSource(p, speed=2.0)
+    await src.open()
+    t0 = time.monotonic()
+    await collect(src)
+    assert 0.4 < time.monotonic() - t0 < 0.8
+
+
+async def test_loop_continues_the_clock(tmp_path):
+    p = tmp_path / "a.csv"
+    p.write_text("eeg\n" + "\n".join("1" for _ in range(100)) + "\n")
+    src = CsvSource(p, speed=0, loop=True)
+    await src.open()
+    ts = []
+    async for c in src.chunks():
+        ts.append(c.timestamps)
+        if len(ts) == 3:
+            break
+    t = np.concatenate(ts)
+    np.testing.assert_allclose(np.diff(t), 1 / 173.61, rtol=1e-9)
+
+
+async def test_file_malformed_half_way_plays_the_good_rows_then_fails_naming_the_row(tmp_path):
+    p = tmp_path / "half.csv"
+    p.write_text("eeg\n" + "\n".join(str(i) for i in range(300)) + "\noops\n1\n")
+    src = CsvSource(p, speed=0)
+    await src.open()
+    got = []
+    with pytest.raises(SourceError, match=r"half\.csv: row 302, column 'eeg': non-numeric value 'oops'"):
+        async for c in src.chunks():
+            got.append(c.samples)
+    np.testing.assert_array_equal(np.concatenate(got)[:, 0], np.arange(300))
+    await asyncio.sleep(0)
