@@ -44,6 +44,9 @@ def _add_train_options(sp: argparse.ArgumentParser, devices: list[str]) -> None:
     sp.add_argument("--hidden", type=int, default=40, help="conv_lstm: LSTM units a direction (default 40)")
     sp.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and keep a moving average of the weights (e.g. 0.998 a step; 0: off)")
+    sp.add_argument("--published", action="store_true",
+                    help="the recipe as published: a random 120-sample crop of every row each epoch, all training "
+                         "recordings fitted, no early stopping (the last epoch is kept; use with --epochs 1500)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -16,7 +16,7 @@ def train_config(args: argparse.Namespace):  # noqa: ANN201 - a TrainConfig, imp
         return TrainConfig(architecture=args.arch, epochs=args.epochs, seed=args.seed, device=args.device,
                            balanced=args.balanced, augment=args.augment, cosine=args.cosine,
                            train_hop=args.train_hop, window_norm=args.window_norm, members=args.members,
-                           set_labels=args.set_labels, ema=args.ema,
+                           set_labels=args.set_labels, ema=args.ema, published=args.published,
                            channels=args.channels, hidden=args.hidden)
     except ValueError as exc:
         raise UsageError(f"training options: {exc}") from None
@@ -29,8 +29,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = train_config(args)
     recordings = labelled(args.data, read(args.data))
     report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
-    print(f"wrote {args.out} ({report['model']}), best epoch {report['best_epoch']}, "
-          f"validation macro-F1 {report['validation']['macro_f1']:.3f}")
+    scored = (f"best epoch {report['best_epoch']}, validation macro-F1 {report['validation']['macro_f1']:.3f}"
+              if report["validation"] else f"last epoch {report['best_epoch']} kept (no validation split)")
+    print(f"wrote {args.out} ({report['model']}), {scored}")
     return 0
 
 

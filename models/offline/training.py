@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from eegd.eegstream.formats.csv import MODEL_RATE_HZ, Recording
+from eegd.eegstream.formats.csv import MODEL_RATE_HZ, UCI_CHUNK, Recording
 from eegd.eegstream.labels import LABELS
 from eegd.eegstream.scaling import WindowScaler
-from eegd.eegstream.windowing import WINDOW, recording_windows
+from eegd.eegstream.windowing import ROW_WINDOW_OFFSETS, WINDOW, recording_windows
 from eegd.models.checkpoint import Checkpoint, save
 from eegd.models.inference import pick_device, scaled_probabilities
 from eegd.models.networks import build
@@ -51,6 +51,9 @@ class TrainConfig:
     ema: float = 0.0  # > 0: validate and keep an exponential moving average of the weights (this decay a step)
     channels: int = 32  # conv_lstm: convolution channels
     hidden: int = 40  # conv_lstm: LSTM units a direction
+    # the recipe as published: each epoch one random 120-sample crop of every 178-sample row, every training
+    # recording fitted (no validation split), no early stopping: the last epoch is kept
+    published: bool = False
 
     def __post_init__(self) -> None:
         """Refuse settings training could not run with, naming the setting (before any data is read)."""
@@ -66,6 +69,7 @@ class TrainConfig:
             (0.0 <= self.ema < 1.0, f"ema decay {self.ema} must be in [0, 1)"),
             (self.channels >= 1 and self.hidden >= 1,
              f"channels and hidden must be at least 1, not {self.channels} and {self.hidden}"),
+            (not (self.published and self.set_labels), "the published recipe learns the three labels, not set labels"),
             (not (self.set_labels or self.window_norm or self.width_hyperparameters())
              or self.architecture == "conv_lstm",
              f"set labels, window norm, channels and hidden need architecture conv_lstm, not {self.architecture!r}"),
@@ -111,6 +115,32 @@ def _windows_and_labels(recordings: Sequence[Recording], hop: int, set_labels: b
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def _rows_and_labels(recordings: Sequence[Recording]) -> tuple[np.ndarray, np.ndarray]:
+    """Every channel's consecutive 178-sample rows (a UCI recording's own rows) and each row's label index."""
+    rows, labels = [], []
+    for r in recordings:
+        n = r.n_samples // UCI_CHUNK
+        for c in range(r.samples.shape[1]):
+            rows.append(r.samples[: n * UCI_CHUNK, c].reshape(n, UCI_CHUNK))
+            labels.append(np.full(n, r.label, dtype=np.int64))
+    return np.concatenate(rows).astype(np.float32), np.concatenate(labels)
+
+
+class _RandomCrops:
+    """The published recipe's epochs: one random 120-sample crop of every row, scaled, drawn anew each epoch."""
+
+    def __init__(self, rows: np.ndarray, scaler: WindowScaler, device: torch.device) -> None:
+        self.rows = torch.from_numpy(rows).to(device)
+        self.mean = torch.from_numpy(scaler.mean).to(device)
+        self.scale = torch.from_numpy(scaler.scale).to(device)
+
+    def __call__(self, gen: torch.Generator) -> torch.Tensor:
+        n, width = self.rows.shape
+        start = torch.randint(0, width - WINDOW + 1, (n, 1), generator=gen).to(self.rows.device)
+        crops = torch.gather(self.rows, 1, start + torch.arange(WINDOW, device=self.rows.device))
+        return (crops - self.mean) / self.scale
+
+
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -144,10 +174,19 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
           progress: bool = True) -> tuple[Checkpoint, dict]:
     """Train on `recordings` (their own validation split by recording); returns the best checkpoint and history."""
     device = pick_device(cfg.device)
-    fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
-    x, y = _windows_and_labels(fit_recs, cfg.train_hop, cfg.set_labels)
-    scaler = fit_scaler(x)
-    x_t = torch.from_numpy(scaler.transform(x)).to(device)
+    crops = None
+    if cfg.published:
+        fit_recs, val_recs = list(recordings), []
+        rows, y = _rows_and_labels(fit_recs)
+        x = np.concatenate([rows[:, o: o + WINDOW] for o in ROW_WINDOW_OFFSETS])  # the scaler's fit
+        scaler = fit_scaler(x)
+        crops = _RandomCrops(rows, scaler, device)
+        x_t = crops(torch.Generator().manual_seed(cfg.seed))
+    else:
+        fit_recs, val_recs = split_by_recording(recordings, cfg.val_fraction, cfg.seed)
+        x, y = _windows_and_labels(fit_recs, cfg.train_hop, cfg.set_labels)
+        scaler = fit_scaler(x)
+        x_t = torch.from_numpy(scaler.transform(x)).to(device)
     y_t = torch.from_numpy(y).to(device)
     hyper: dict = {"window_norm": True} if cfg.window_norm else {}
     if cfg.set_labels:
@@ -160,7 +199,7 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     for k in range(cfg.members):
         _seed_everything(cfg.seed + k)
         net = build(cfg.architecture, hyper).to(device)
-        best, h = _fit(net, x_t, y_t, val_recs, scaler, cfg, cfg.seed + k, progress)
+        best, h = _fit(net, x_t, y_t, val_recs, scaler, cfg, cfg.seed + k, progress, crops)
         states.append(best["state"])
         best_epochs.append(best["epoch"])
         history += [{**row, "member": k} for row in h] if cfg.members > 1 else h
@@ -177,7 +216,7 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
         architecture=architecture, hyperparameters=hyper,
         state_dict={k: v.cpu() for k, v in state.items()}, scaler=scaler, labels=LABELS,
         sample_rate=MODEL_RATE_HZ, window=WINDOW, data_sha256=data_sha256,
-        metrics={"validation": _strip(best["report"]), "best_epoch": best["epoch"]},
+        metrics={"validation": _strip(best["report"]) if best["report"] else None, "best_epoch": best["epoch"]},
         training={**asdict(cfg), "device": str(device), "fit_recordings": len(fit_recs),
                   "val_recordings": [r.id for r in val_recs]},
     )
@@ -185,8 +224,10 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
 
 
 def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequence[Recording],
-         scaler: WindowScaler, cfg: TrainConfig, seed: int, progress: bool) -> tuple[dict, list[dict]]:
-    """One network's epochs with early stopping on validation macro-F1: (best epoch's state and report, history)."""
+         scaler: WindowScaler, cfg: TrainConfig, seed: int, progress: bool,
+         crops: _RandomCrops | None = None) -> tuple[dict, list[dict]]:
+    """One network's epochs with early stopping on validation macro-F1: (best epoch's state and report, history).
+    With `crops` (the published recipe) each epoch trains on fresh crops, nothing is validated, the last is kept."""
     device = x_t.device
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs) if cfg.cosine else None
@@ -210,6 +251,8 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
     for epoch in bar:
         net.train()
         t0 = time.perf_counter()
+        if crops is not None:
+            x_t = crops(gen)
         order = torch.randperm(len(x_t), generator=gen).to(device)
         total, correct, loss_sum = 0, 0, 0.0
         for batch in order.split(cfg.batch_size):
@@ -228,13 +271,17 @@ def _fit(net: nn.Module, x_t: torch.Tensor, y_t: torch.Tensor, val_recs: Sequenc
             total += len(batch)
         if sched:
             sched.step()
+        row = {"epoch": epoch, "train_loss": loss_sum / total, "train_accuracy": correct / total}
+        if not val_recs:  # nothing to validate on: the last epoch is the one kept
+            history.append({**row, "seconds": time.perf_counter() - t0})
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}")
+            if epoch == cfg.epochs:
+                best = {"macro_f1": None, "epoch": epoch, "report": None, "state": copy.deepcopy(kept.state_dict())}
+            continue
         val = evaluate(predictor, val_recs)
-        row = {
-            "epoch": epoch, "train_loss": loss_sum / total, "train_accuracy": correct / total,
-            "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
-            "val_recall": {k: v["recall"] for k, v in val["per_class"].items()},
-            "seconds": time.perf_counter() - t0,
-        }
+        row |= {"val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"],
+                "val_recall": {k: v["recall"] for k, v in val["per_class"].items()},
+                "seconds": time.perf_counter() - t0}
         history.append(row)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_f1=f"{val['macro_f1']:.3f}")
         if val["macro_f1"] > best["macro_f1"]:
@@ -264,8 +311,11 @@ def train_to_file(recordings: Sequence[Recording], cfg: TrainConfig, out: str | 
     stem = out.with_suffix("")
     Path(f"{stem}.report.json").write_text(json.dumps(report, indent=2))
     write_plots(report, stem)
-    log.info("wrote %s (%s) and %s.report.json\n%s", out, ckpt_id, stem,
-             format_report(result["validation"], f"validation (best epoch {result['best_epoch']})"))
+    if result["validation"]:
+        log.info("wrote %s (%s) and %s.report.json\n%s", out, ckpt_id, stem,
+                 format_report(result["validation"], f"validation (best epoch {result['best_epoch']})"))
+    else:
+        log.info("wrote %s (%s) and %s.report.json (no validation split: the last epoch kept)", out, ckpt_id, stem)
     return report
 
 
@@ -274,6 +324,13 @@ def write_plots(report: dict, stem: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+    if report["validation"]:
+        _confusion_plot(report, stem)
+    _curves_plot(report, stem)
+
+
+def _confusion_plot(report: dict, stem: Path) -> None:
     import matplotlib.pyplot as plt
 
     cm = np.array(report["validation"]["confusion_matrix"])
@@ -292,6 +349,10 @@ def write_plots(report: dict, stem: Path) -> None:
     fig.savefig(f"{stem}.confusion.png", dpi=100)
     plt.close(fig)
 
+
+def _curves_plot(report: dict, stem: Path) -> None:
+    import matplotlib.pyplot as plt
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
     best = report["best_epoch"]
     members = sorted({r.get("member", 0) for r in report["history"]})
@@ -301,8 +362,9 @@ def write_plots(report: dict, stem: Path) -> None:
         tag = f", member {m}" if len(members) > 1 else ""
         a1.plot(epochs, [r["train_loss"] for r in h], label=f"train loss{tag}")
         a2.plot(epochs, [r["train_accuracy"] for r in h], label=f"train accuracy (windows){tag}")
-        a2.plot(epochs, [r["val_accuracy"] for r in h], label=f"validation accuracy (rows){tag}")
-        a2.plot(epochs, [r["val_macro_f1"] for r in h], label=f"validation macro-F1 (rows){tag}")
+        if "val_accuracy" in h[0]:
+            a2.plot(epochs, [r["val_accuracy"] for r in h], label=f"validation accuracy (rows){tag}")
+            a2.plot(epochs, [r["val_macro_f1"] for r in h], label=f"validation macro-F1 (rows){tag}")
         a2.axvline(best[m] if isinstance(best, list) else best, color="grey", linestyle=":")
     a1.set_xlabel("epoch")
     a1.legend()

@@ -7,7 +7,7 @@ import torch
 from eegd.eegstream.formats.csv import read_uci
 from eegd.models.inference import Classifier
 from eegd.models.offline.evaluation import evaluate
-from eegd.models.offline.training import train
+from eegd.models.offline.training import TrainConfig, train
 
 
 def test_training_is_reproducible_with_a_seed(sim_uci, small_checkpoint, small_train_config):
@@ -194,3 +194,20 @@ def test_evaluate_cli_missing_model_exits_2(sim_uci, tmp_path, capsys):
 
     assert main(["evaluate", "--data", str(sim_uci), "--model", str(tmp_path / "x.safetensors")]) == 2
     assert "x.safetensors: no such checkpoint file" in capsys.readouterr().err
+
+
+def test_published_recipe_fits_every_recording_on_fresh_crops_and_keeps_the_last_epoch(sim_uci):
+    from eegd.models.offline.training import _RandomCrops, _rows_and_labels, fit_scaler
+
+    recs = read_uci(sim_uci)
+    cfg = TrainConfig(epochs=3, seed=0, device="cpu", published=True)
+    ckpt, result = train(recs, cfg, progress=False)
+    assert result["best_epoch"] == 3 and result["validation"] is None
+    assert [set(row) >= {"train_loss"} and "val_macro_f1" not in row for row in result["history"]] == [True] * 3
+    assert ckpt.training["fit_recordings"] == len(recs) and ckpt.training["val_recordings"] == []
+    rows, labels = _rows_and_labels(recs)
+    assert rows.shape == (len(recs) * 23, 178) and len(labels) == len(rows)
+    crops = _RandomCrops(rows, fit_scaler(rows[:, :120]), torch.device("cpu"))
+    gen = torch.Generator().manual_seed(0)
+    first, second = crops(gen), crops(gen)
+    assert first.shape == (len(rows), 120) and not torch.equal(first, second)  # each epoch its own crops
