@@ -56,11 +56,11 @@ def _add_event_options(sp: argparse.ArgumentParser) -> None:
                          "a labelled continuous file: played as recorded)")
     sp.add_argument("--session-recordings", type=int, default=10, help="recordings joined into one session")
     sp.add_argument("--events-seed", type=int, default=0, help="seed of the recordings' order in the sessions")
-    sp.add_argument("--on-windows", type=int, default=3, help="alert hysteresis for --events (as [alerts])")
+    sp.add_argument("--on-windows", type=int, default=8, help="alert hysteresis for --events (as [alerts])")
     sp.add_argument("--off-windows", type=int, default=5)
-    sp.add_argument("--seizure-average-windows", type=int, default=0,
+    sp.add_argument("--seizure-average-windows", type=int, default=32,
                     help="seizure alarm on the mean seizure probability of this many windows (as [alerts])")
-    sp.add_argument("--seizure-threshold", type=float, default=0.5, help="... at or above this")
+    sp.add_argument("--seizure-threshold", type=float, default=0.3, help="... at or above this (0 windows: label runs)")
     sp.add_argument("--tune", action="store_true", help="with --events: score a grid of alert settings too")
 
 

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 SEIZURE = LABELS.index("seizure")
 GRACE_S = 5.0  # an alarm this long after a seizure's end still counts for it
 # --tune: label runs (on, off windows), then the mean-probability seizure alarm (windows, threshold; off 5)
-TUNE_GRID = [AlertsConfig(on, off) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] + [
+TUNE_GRID = [AlertsConfig(on, off, 0) for on in (2, 3, 4, 6, 8, 10, 12, 16) for off in (5, 10, 20)] + [
     AlertsConfig(8, 5, n, th) for n in (16, 24, 32, 48) for th in (0.2, 0.3, 0.4, 0.5)]
 TARGET_LATENCY_S = 3.0  # the median latency a tuned setting should stay within
 HELD_OUT_FOLDS = 5  # with one model, its sessions dealt into this many folds for held-out tuning

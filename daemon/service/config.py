@@ -52,10 +52,10 @@ class WindowConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    on_windows: int = 3
-    off_windows: int = 5
-    seizure_average_windows: int = 0  # > 0: seizure alarm on the mean p(seizure) of this many windows
-    seizure_threshold: float = 0.5  # ... at or above this (cleared below half of it)
+    on_windows: int = 8  # consecutive windows of a label before the state changes to it
+    off_windows: int = 5  # consecutive normal windows that clear an alarm state
+    seizure_average_windows: int = 32  # > 0: seizure alarm on the mean p(seizure) of this many windows; 0: label runs
+    seizure_threshold: float = 0.3  # ... at or above this (cleared below half of it)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def test_tuning_prefers_sensitivity_then_latency_within_3_s_then_fewest_false_al
 def test_held_out_tuning_scores_each_fold_with_the_setting_picked_on_the_others():
     sessions = [Session("a", 1000.0, [(100.0, 130.0)], [("n", 0.0, 100.0), ("sz", 100.0, 130.0), ("n2", 130.0, 1e3)]),
                 Session("b", 1000.0, [(100.0, 130.0)], [("m", 0.0, 100.0), ("sz2", 100.0, 130.0), ("m2", 130.0, 1e3)])]
-    grid = [AlertsConfig(3, 5), AlertsConfig(8, 5)]
+    grid = [AlertsConfig(3, 5, 0), AlertsConfig(8, 5, 0)]
     alarms = [{"a": [(101.0, 140.0), (500.0, 510.0)], "b": [(102.0, 140.0)]},  # catches both, one false alarm
               {"a": [(103.0, 140.0)], "b": []}]  # no false alarm, misses b's seizure
     assert pick([score(sessions, a) for a in alarms]) == 0  # on all sessions: the one that catches both
@@ -97,14 +97,14 @@ def test_held_out_tuning_scores_each_fold_with_the_setting_picked_on_the_others(
 def test_alarm_intervals_follow_the_alert_hysteresis():
     cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl, 0.9 if lbl == "seizure" else 0.0) for i, lbl in
                                enumerate(["normal"] * 3 + ["seizure"] * 4 + ["normal"] * 6)])
-    assert alarms_from_predictions(cap, AlertsConfig(3, 5)) == [(5 * 0.2 + 0.7, 11 * 0.2 + 0.7)]
+    assert alarms_from_predictions(cap, AlertsConfig(3, 5, 0)) == [(5 * 0.2 + 0.7, 11 * 0.2 + 0.7)]
 
 
 def test_mean_probability_alarm_catches_a_seizure_labelled_tumor():
     labels = ["normal"] * 3 + ["tumor"] * 6 + ["normal"] * 8
     cap = Capture(predictions=[(i * 0.2, i * 0.2 + 0.7, lbl, 0.45 if lbl == "tumor" else 0.0)
                                for i, lbl in enumerate(labels)])
-    assert alarms_from_predictions(cap, AlertsConfig(3, 5)) == []  # label runs: a tumor alert, no seizure alarm
+    assert alarms_from_predictions(cap, AlertsConfig(3, 5, 0)) == []  # label runs: a tumor alert, no seizure alarm
     # the mean p(seizure) of the last 4 windows reaches 0.4 at the 4th tumor window; it falls below 0.2 at the
     # 3rd normal window, and the 5th normal window ends the alarm
     assert alarms_from_predictions(cap, AlertsConfig(3, 5, 4, 0.4)) == [(6 * 0.2 + 0.7, 13 * 0.2 + 0.7)]

@@ -19,7 +19,8 @@ def rec(tmp_path):
 def test_defaults_and_stream_id_from_file_stem(tmp_path, rec):
     cfg = load(write(tmp_path, '[[stream]]\nsource = "csv"\npath = "bed 1.csv"\n'))
     assert cfg.mqtt.port == 1883 and cfg.mqtt.topic_prefix == "eegd" and cfg.mqtt.client_id.startswith("eegd-")
-    assert cfg.window.hop == 30 and cfg.alerts.on_windows == 3 and cfg.alerts.off_windows == 5
+    assert cfg.window.hop == 30 and cfg.alerts.on_windows == 8 and cfg.alerts.off_windows == 5
+    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.3  # the contract's
     (s,) = cfg.stream
     assert s.id == "bed_1" and s.path == str(rec) and s.speed == 1.0 and s.loop is False
 
