@@ -32,7 +32,7 @@ model: venv
 	$(VENV)/bin/eegd train --data $(DATA) --out models/weights/conv_lstm.safetensors --arch conv_lstm --epochs 30 --seed 0
 	$(VENV)/bin/eegd train --data $(DATA) --out models/weights/seed_lstm.safetensors --seed 0
 
-# The README's by-recording table for the seed recipe: 5 folds, each trained and then evaluated.
+# The by-recording tables of docs/model-card.md: 5 folds, each trained and then evaluated.
 baseline: venv
 	$(VENV)/bin/eegd crossval --data $(DATA) --folds 5 --seed 0 --out build/baseline
 	$(VENV)/bin/eegd crossval --data $(DATA) --folds 5 --seed 0 --arch conv_lstm --epochs 30 --out build/cv_conv
