@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NONFINITE, OUT_OF_RANGE, FLAT = 1, 2, 4
-ISSUE_NAMES = {NONFINITE: "nonfinite", OUT_OF_RANGE: "out_of_range", FLAT: "flat"}
+NONFINITE, OUT_OF_RANGE, FLAT, SUSPECT_UNIT = 1, 2, 4, 8
+ISSUE_NAMES = {NONFINITE: "nonfinite", OUT_OF_RANGE: "out_of_range", FLAT: "flat", SUSPECT_UNIT: "suspect_unit"}
+SUSPECT_UNIT_UV = 1.0  # a stream spanning less than this peak to peak ...
+SUSPECT_UNIT_S = 60.0  # ... for this long is most likely read in the wrong unit (volts taken as µV)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,28 @@ def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
     issues |= np.where(out.any(axis=1), OUT_OF_RANGE, 0).astype(np.uint8)
     issues |= np.where(flat.any(axis=1), FLAT, 0).astype(np.uint8)
     return issues
+
+
+class UnitCheck:
+    """Flags a stream whose every channel spans less than 1 µV peak to peak for a minute of signal: EEG read in the
+    wrong unit (volts as µV) rather than an electrode off, which leaves the other channels' signal."""
+
+    def __init__(self, below_uv: float = SUSPECT_UNIT_UV, span_s: float = SUSPECT_UNIT_S) -> None:
+        self.below_uv, self.span_s = below_uv, span_s
+        self._since: float | None = None
+        self.suspect = False
+
+    def update(self, samples: np.ndarray, timestamps: np.ndarray) -> bool:
+        finite = samples[np.isfinite(samples).all(axis=1)]
+        if len(finite) == 0:
+            return self.suspect
+        if float((finite.max(axis=0) - finite.min(axis=0)).max()) >= self.below_uv:
+            self._since, self.suspect = None, False
+            return False
+        if self._since is None:
+            self._since = float(timestamps[0])
+        self.suspect = self.suspect or float(timestamps[-1]) - self._since >= self.span_s
+        return self.suspect
 
 
 def issue_names(mask: int) -> list[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eegd.eegstream.quality import QualityLimits, split_at_breaks, window_issues
+from eegd.eegstream.quality import SUSPECT_UNIT, QualityLimits, UnitCheck, split_at_breaks, window_issues
 from eegd.eegstream.resampler import Resampler
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
@@ -43,6 +43,7 @@ class StreamWindows:
         self.resampler = Resampler(rate, model_rate, channels) if needs_resampling(rate, model_rate) else None
         self.buffer = RingBuffer(capacity, channels)
         self.windower = Windower(self.buffer, window, hop)
+        self.unit_check = UnitCheck()
         self._last_t: float | None = None
 
     def _restart(self) -> None:
@@ -55,6 +56,7 @@ class StreamWindows:
         if gap:
             self._last_t = None
             self._restart()
+        suspect = self.unit_check.update(samples, timestamps)
         cuts, gaps, reversals = split_at_breaks(timestamps, self._last_t, self.rate, self.limits)
         self._last_t = float(timestamps[-1])
         parts = []
@@ -70,6 +72,8 @@ class StreamWindows:
         w, t0, t1 = (np.concatenate(z) if len(parts) > 1 else z[0] for z in zip(*parts, strict=True))
         flags = window_issues(w, self.limits)
         issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
+        if suspect and len(flags):  # said with the windows it concerns, so the set of issues stays steady
+            issues |= SUSPECT_UNIT
         bad = int((flags != 0).sum())
         if bad:
             good = flags == 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eegd.eegstream.quality import QualityLimits
+from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES
 
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
@@ -73,6 +74,7 @@ class StreamConfig:
     type: str | None = None
     source_id: str | None = None
     channels: tuple[str, ...] | None = None
+    unit: str = "auto"  # auto: each channel's unit from the stream's metadata (µV when none); or uV | mV | V
     # csv
     path: str | None = None
     speed: float = 1.0
@@ -166,6 +168,11 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     if s.source == "lsl":
         if not (s.name or s.type or s.source_id):
             raise ConfigError(f"{key}: an lsl stream needs name, type or source_id")
+        for k in ("name", "type", "source_id"):
+            if "'" in (getattr(s, k) or ""):
+                raise ConfigError(f"{key}.{k}: cannot hold a single quote")
+        if s.unit not in UNIT_CHOICES:
+            raise ConfigError(f"{key}.unit: expected one of {', '.join(UNIT_CHOICES)}, got {s.unit!r}")
         for k in ("path",):
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: only for csv streams")
@@ -173,6 +180,8 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     elif s.source == "csv":
         if s.path is None:
             raise ConfigError(f"{key}.path: required for a csv stream")
+        if s.unit != "auto":
+            raise ConfigError(f"{key}.unit: only for lsl streams (CSV files hold µV)")
         path = _path(s.path, base_dir)
         if not Path(path).is_file():
             raise ConfigError(f"{key}.path: no such file {path}")

@@ -53,7 +53,7 @@ def make_source(s: StreamConfig, recordings: list[Recording] | None = None) -> S
     if s.source == "csv":
         assert s.path is not None
         return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
-    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels)
+    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels, unit=s.unit)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""An LSL inlet as a stream: resolve by name/type/source_id, non-blocking pulls, clock correction, re-resolve."""
+"""An LSL inlet as a stream: resolve by name/type/source_id, non-blocking pulls in the stream's own sample format
+converted once to float32 µV, clock correction, re-resolve."""
 
 from __future__ import annotations
 
@@ -12,28 +13,10 @@ from pylsl.util import LostError
 
 from eegd.eegstream.sources.file import select_channels
 from eegd.eegstream.sources.liblsl import pylsl
+from eegd.eegstream.sources.lsl_metadata import FORMAT_NAMES, SAMPLE_DTYPES, channel_scales, predicate, read_channels
 from eegd.eegstream.sources.protocol import Chunk, SourceError, StreamInfo
 
 log = logging.getLogger(__name__)
-
-
-def channel_names(info: pylsl.StreamInfo) -> tuple[str, ...]:
-    """Labels from the stream's <channels> description, else ch1..chN."""
-    names = []
-    ch = info.desc().child("channels").child("channel")
-    while not ch.empty() and len(names) < info.channel_count():
-        names.append(ch.child_value("label") or f"ch{len(names) + 1}")
-        ch = ch.next_sibling("channel")
-    if len(names) != info.channel_count():
-        names = [f"ch{i + 1}" for i in range(info.channel_count())]
-    return tuple(names)
-
-
-def predicate(name: str | None, type_: str | None, source_id: str | None) -> str:
-    parts = [f"{k}='{v}'" for k, v in (("name", name), ("type", type_), ("source_id", source_id)) if v]
-    if not parts:
-        raise ValueError("an LSL stream needs at least one of name, type, source_id")
-    return " and ".join(parts)
 
 
 class LslSource:
@@ -41,14 +24,15 @@ class LslSource:
     re-resolved with exponential backoff (capped); the first chunk after it carries `gap=True`."""
 
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
-                 channels: tuple[str, ...] | None = None, poll_s: float = 0.01, max_backoff_s: float = 2.0,
-                 correction_every_s: float = 5.0) -> None:
+                 channels: tuple[str, ...] | None = None, unit: str = "auto", poll_s: float = 0.01,
+                 max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
         self.pred = predicate(name, type_, source_id)
-        self.wanted = channels
+        self.wanted, self.unit = channels, unit
         self.poll_s, self.max_backoff_s, self.correction_every_s = poll_s, max_backoff_s, correction_every_s
         self._inlet: pylsl.StreamInlet | None = None
         self._buf: np.ndarray | None = None
         self._cols: list[int] = []
+        self._scales: np.ndarray | None = None  # µV per sample value of each selected channel; None: already µV
         self._correction = 0.0
         self._correction_task: asyncio.Task[float] | None = None  # a time_correction() running in a thread
         self.reconnects = 0
@@ -67,19 +51,25 @@ class LslSource:
         info = await self._resolve()
         if info.nominal_srate() <= 0:
             raise SourceError(f"lsl {self.pred}: irregular sampling rate, cannot cut fixed-rate windows")
-        if info.channel_format() in (pylsl.cf_string,):
-            raise SourceError(f"lsl {self.pred}: string samples, expected numbers")
+        fmt = info.channel_format()
+        if fmt not in SAMPLE_DTYPES:
+            raise SourceError(f"lsl {self.pred}: {FORMAT_NAMES.get(fmt, fmt)} samples, expected numbers")
         inlet = pylsl.StreamInlet(info, max_buflen=60, recover=False)
         await asyncio.to_thread(inlet.open_stream, 5.0)
         full = await asyncio.to_thread(inlet.info, 5.0)
-        names = channel_names(full)
+        meta = read_channels(full)
+        names = tuple(c.label for c in meta)
         self._cols = select_channels(names, self.wanted, f"lsl {self.pred}")
-        self._buf = np.empty((1024, info.channel_count()), dtype=np.float32)
+        scales, notes = channel_scales([meta[c] for c in self._cols], self.unit)
+        for note in notes:
+            log.info("lsl %s: %s", self.pred, note)
+        self._scales = None if (scales == 1).all() else scales
+        self._buf = np.empty((1024, info.channel_count()), dtype=SAMPLE_DTYPES[fmt])
         self._correction = await asyncio.to_thread(inlet.time_correction, 5.0)
         self._corrected_at = time.monotonic()
         self._inlet = inlet
-        log.info("lsl %s: connected (%s, %.2f Hz, %d channels)", self.pred, full.source_id(),
-                 info.nominal_srate(), info.channel_count())
+        log.info("lsl %s: connected (%s, %.2f Hz, %d channels of %s)", self.pred, full.source_id(),
+                 info.nominal_srate(), info.channel_count(), FORMAT_NAMES[fmt])
         return StreamInfo(rate=info.nominal_srate(), channels=tuple(names[c] for c in self._cols))
 
     async def open(self) -> StreamInfo:
@@ -107,9 +97,16 @@ class LslSource:
             if len(ts) == 0:
                 await asyncio.sleep(self.poll_s)
                 continue
-            yield Chunk(timestamps=np.asarray(ts) + self._correction, samples=data[:, self._cols].copy(),
+            yield Chunk(timestamps=np.asarray(ts) + self._correction, samples=self._as_uv(data),
                         received=time.monotonic(), gap=gap)
             gap = False
+
+    def _as_uv(self, data: np.ndarray) -> np.ndarray:
+        """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""
+        out = data[:, self._cols].astype(np.float32)
+        if self._scales is not None:
+            out *= self._scales
+        return out
 
     def _refresh_correction(self) -> None:
         """Every `correction_every_s`, re-estimate the clock offset in a thread; pick the result up when done."""

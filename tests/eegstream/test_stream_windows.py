@@ -50,3 +50,30 @@ def test_good_signal_passes_untouched_and_resampled_streams_work():
     assert not out.broken and out.issues == 0 and len(out.windows) == (600 - 120) // 30 + 1
     fast = make(rate=256.0, channels=2).push(signal(2560, channels=2), np.arange(2560) / 256.0)
     assert not fast.broken and fast.windows.shape[1:] == (2, 120) and len(fast.windows) > 40
+
+
+def _push_seconds(sw, x, rate, chunk_s=0.5):
+    """Push (n, channels) samples in chunks of chunk_s, timestamps from 0; the issue names of each chunk's output."""
+    from eegd.eegstream.quality import issue_names
+
+    step, names = int(chunk_s * rate), []
+    for a in range(0, len(x), step):
+        t = np.arange(a, min(a + step, len(x))) / rate
+        names.append(issue_names(sw.push(x[a: a + step], t).issues))
+    return names
+
+
+def test_a_volts_stream_read_as_microvolts_is_a_suspect_unit_after_a_minute_an_electrode_off_is_not():
+    from eegd.eegstream.quality import QualityLimits
+    from eegd.eegstream.stream_windows import StreamWindows
+
+    rate, rng = 173.61, np.random.default_rng(0)
+    eeg_uv = rng.normal(0, 30, (int(70 * rate), 2)).astype(np.float32)
+    volts = StreamWindows(rate, 2, rate, 120, 30, QualityLimits())
+    names = _push_seconds(volts, eeg_uv * 1e-6, rate)
+    assert names[10] == ["flat"]  # 5 s in: as flat as an electrode off ...
+    assert names[-1] == ["flat", "suspect_unit"]  # ... but after a minute on every channel: the unit is suspect
+    one_off = eeg_uv.copy()
+    one_off[:, 1] = 0.0  # one electrode off, the other channel carries EEG
+    off = StreamWindows(rate, 2, rate, 120, 30, QualityLimits())
+    assert _push_seconds(off, one_off, rate)[-1] == ["flat"]
