@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# the live view's browser tests drive Debian's chromium (Playwright cannot download a browser offline)
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || \
+		echo "chromium is not installed: the view's browser tests will be skipped (apt-get install chromium)"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -15,7 +15,8 @@ log = logging.getLogger("eegd")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 # Packages of the optional extras, and the extra a command needs them from (pyproject.toml).
-OPTIONAL = {"sklearn": "train", "tqdm": "train", "matplotlib": "train", "timescoring": "train", "amqtt": "demo"}
+OPTIONAL = {"sklearn": "train", "tqdm": "train", "matplotlib": "train", "timescoring": "train", "amqtt": "demo",
+            "aiohttp": "view"}
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -120,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stream counts tried at real-time speed, in order, until one fails")
     sp.add_argument("--mqtt-host", default=None, help="use this broker (default: start Mosquitto on a free port)")
     sp.add_argument("--mqtt-port", type=int, default=None)
+
+    sp = add("view", "view:cmd_view", "a live web page of every stream's state, read from the broker")
+    sp.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080; 0: any free one)")
+    sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need a secret)")
+    sp.add_argument("--mqtt-host", default=None, help="the broker (default [mqtt] host of --config, else 127.0.0.1)")
+    sp.add_argument("--mqtt-port", type=int, default=None, help="its port (default [mqtt] port, else 1883)")
+    sp.add_argument("--topic-prefix", default=None, help="the daemon's topic prefix (default eegd)")
+    sp.add_argument("--config", default=None, metavar="FILE.toml", help="read [mqtt] (auth, TLS) from a daemon config")
+    sp.add_argument("--secret-file", default=None, help="a file holding the page's login secret (12+ characters)")
+    sp.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM) ...")
+    sp.add_argument("--tls-key", default=None, help="... and this key")
 
     sp = add("split", "train:cmd_split", "write k folds of a UCI file split by recording (stratified, seeded) as CSVs")
     sp.add_argument("--data", required=True, help="UCI-layout CSV")

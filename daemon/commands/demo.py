@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from eegd.daemon.commands.broker import LocalMosquitto, free_port
-from eegd.daemon.service.config import parse
+from eegd.daemon.service.config import MqttConfig, check_mqtt, parse
 from eegd.daemon.service.service import Service
 from eegd.eegstream.formats.csv import read_uci, write_single_channel
 from eegd.eegstream.labels import LABELS
@@ -73,6 +73,19 @@ def write_sessions(folder: Path, data: Path | None) -> tuple[list[Path], str]:
                    "bed1 normal-seizure-normal, bed2 normal")
 
 
+async def start_view(host: str, port: int):  # noqa: ANN201 - (ViewServer, its task), or None
+    """The live view on a free loopback port, reading the demo's broker; None without the view extra."""
+    try:
+        from eegd.daemon.view.server import ViewConfig, ViewServer
+    except ModuleNotFoundError:
+        return None
+    view = ViewServer(ViewConfig(port=free_port()), check_mqtt(MqttConfig(host=host, port=port), Path(".")))
+    ready = asyncio.Event()
+    task = asyncio.create_task(view.run(ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    return view, task
+
+
 async def console(host: str, port: int, prefix: str, out: TextIO, every_s: float = 1.0) -> None:
     """Print each stream's label about once a second, and every alert and status change at once."""
     last: dict[str, float] = {}
@@ -105,7 +118,9 @@ async def run_demo(model: str | None = None, data: Path | None = SHARED_DATA, ou
     with tempfile.TemporaryDirectory(prefix="eegd-demo-") as tmp:
         paths, what = write_sessions(Path(tmp), data)
         async with local_broker() as (host, port, kind):
-            out.write(f"eegd demo: broker {kind} on {host}:{port}; streams: {what}\nCtrl-C stops.\n")
+            view = await start_view(host, port)
+            out.write(f"eegd demo: broker {kind} on {host}:{port}; streams: {what}\n"
+                      + (f"live view: {view[0].url} (open it in a browser)\n" if view else "") + "Ctrl-C stops.\n")
             out.flush()
             tag = uuid.uuid4().hex[:8]
             streams = [{"source": "lsl", "source_id": f"eegd-demo-{p.stem}-{tag}", "id": p.stem} for p in paths]
@@ -124,6 +139,9 @@ async def run_demo(model: str | None = None, data: Path | None = SHARED_DATA, ou
             for t in (*replays, printer):
                 t.cancel()
             await asyncio.gather(*replays, printer, return_exceptions=True)
+            if view:
+                view[0].stop.set()
+                await view[1]
     out.write("eegd demo: stopped\n")
     return code
 

@@ -200,8 +200,8 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     return dataclasses.replace(s, id=re.sub(r"[^A-Za-z0-9_-]", "_", default_id))
 
 
-def _check_sections(cfg: Config, base_dir: Path) -> Config:
-    m = cfg.mqtt
+def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:
+    """`[mqtt]` validated, its files taken from `base_dir`, the client id defaulted."""
     if not TOPIC_PREFIX.match(m.topic_prefix):
         raise ConfigError(f"mqtt.topic_prefix: {m.topic_prefix!r} may hold only letters, digits, '_', '-' and '/'")
     if m.prediction_qos not in (0, 1, 2):
@@ -221,7 +221,11 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
         raise ConfigError("mqtt.password_file: needs mqtt.username")
     if (m.tls_cert is None) != (m.tls_key is None):
         raise ConfigError("mqtt.tls_cert: tls_cert and tls_key go together")
-    mqtt = dataclasses.replace(m, client_id=m.client_id or f"eegd-{socket.gethostname()}", **files)
+    return dataclasses.replace(m, client_id=m.client_id or f"eegd-{socket.gethostname()}", **files)
+
+
+def _check_sections(cfg: Config, base_dir: Path) -> Config:
+    mqtt = check_mqtt(cfg.mqtt, base_dir)
     model = cfg.model
     if model.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"model.device: expected auto, cpu or cuda, got {model.device!r}")
@@ -250,15 +254,29 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
     return dataclasses.replace(cfg, mqtt=mqtt, model=model)
 
 
-def load(path: str | Path) -> Config:
-    path = Path(path)
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    data = _read_toml(path)
     try:
         return parse(data, path.resolve().parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_mqtt(path: str | Path) -> MqttConfig:
+    """Only the `[mqtt]` table of a daemon config (what `eegd view --config` needs); the rest is not read."""
+    path = Path(path)
+    try:
+        m = _build(MqttConfig, _read_toml(path).get("mqtt", {}), "mqtt")
+        return check_mqtt(m, path.resolve().parent)  # type: ignore[arg-type]
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None

@@ -62,19 +62,7 @@ class MqttPublisher:
         return len(self._alerts) + len(self._predictions)
 
     def _client(self) -> aiomqtt.Client:
-        c = self.cfg
-        password = None
-        if c.password_file:
-            password = Path(c.password_file).read_text(encoding="utf-8").strip()
-        tls = None
-        if c.tls_ca or c.tls_cert:
-            tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key,
-                                        cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        return aiomqtt.Client(
-            c.host, c.port, identifier=c.client_id, username=c.username, password=password,
-            keepalive=c.keepalive, tls_params=tls, timeout=10,
-            will=aiomqtt.Will(self.topics.status, OFFLINE, qos=1, retain=True),
-        )
+        return client_for(self.cfg, self.cfg.client_id, aiomqtt.Will(self.topics.status, OFFLINE, qos=1, retain=True))
 
     async def run(self) -> None:
         """Connect, publish `online`, then send queued messages until `close()`; reconnects on any loss."""
@@ -162,6 +150,19 @@ class MqttPublisher:
             log.error("mqtt: broker unreachable at shutdown, %d alerts and %d predictions not delivered",
                       len(self._alerts), len(self._predictions))
             task.cancel()
+
+
+def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    """An aiomqtt client for the broker of `[mqtt]`: its host, port, user and password file, TLS files."""
+    password = None
+    if c.password_file:
+        password = Path(c.password_file).read_text(encoding="utf-8").strip()
+    tls = None
+    if c.tls_ca or c.tls_cert:
+        tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key,
+                                    cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    return aiomqtt.Client(c.host, c.port, identifier=identifier, username=c.username, password=password,
+                          keepalive=c.keepalive, tls_params=tls, timeout=10, will=will)
 
 
 def _mark_retrieved(client: aiomqtt.Client) -> None:

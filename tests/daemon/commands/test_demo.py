@@ -9,6 +9,7 @@ async def test_demo_prints_live_labels_and_stops_cleanly():
     text = out.getvalue()
     assert "SYNTHETIC" in text  # the simulator is said to be synthetic
     assert "daemon status: online" in text
+    assert "live view: http://127.0.0.1:" in text  # printed, not opened
     lines = [ln for ln in text.splitlines() if " window " in ln]
     assert {ln.split()[0] for ln in lines} == {"bed1", "bed2"}
     assert "ALERT STATE NORMAL" in text
