@@ -32,6 +32,7 @@ class Windows:
     gaps: int
     reversals: int
     bad_windows: int
+    lost: int = 0  # samples the source said were lost before this chunk
 
 
 class StreamWindows:
@@ -51,13 +52,16 @@ class StreamWindows:
         if self.resampler:
             self.resampler.reset()
 
-    def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False) -> Windows:
-        """Feed a chunk; `gap` when the source knows samples were lost before it."""
+    def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False, lost: int = 0,
+             reversal: bool = False) -> Windows:
+        """Feed a chunk; `gap` when the source knows the signal broke before it (`lost` samples, or a `reversal`)."""
         if gap:
             self._last_t = None
             self._restart()
         suspect = self.unit_check.update(samples, timestamps)
         cuts, gaps, reversals = split_at_breaks(timestamps, self._last_t, self.rate, self.limits)
+        gaps += int(gap and not reversal)
+        reversals += int(gap and reversal)
         self._last_t = float(timestamps[-1])
         parts = []
         bounds = sorted({0, *cuts, len(timestamps)})
@@ -78,4 +82,4 @@ class StreamWindows:
         if bad:
             good = flags == 0
             w, t0, t1 = w[good], t0[good], t1[good]
-        return Windows(w, t0, t1, gap or bool(cuts) or bad > 0, issues, gaps, reversals, bad)
+        return Windows(w, t0, t1, gap or bool(cuts) or bad > 0, issues, gaps, reversals, bad, lost)

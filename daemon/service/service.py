@@ -48,12 +48,13 @@ class Publisher(Protocol):
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
 
 
-def make_source(s: StreamConfig, recordings: list[Recording] | None = None) -> Source:
+def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_periods: float = 3.0) -> Source:
     """The stream's source; `recordings`: a CSV file's contents when already read."""
     if s.source == "csv":
         assert s.path is not None
         return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
-    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels, unit=s.unit)
+    return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels, unit=s.unit,
+                     gap_periods=gap_periods)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class StreamState:
     overruns: int = 0
     quality_issues: list[str] = field(default_factory=list)
     quality_counts: dict[str, int] = field(
-        default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0})
+        default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0, "lost_samples": 0})
 
 
 class Service:
@@ -94,7 +95,7 @@ class Service:
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
-        source = make_source(st.cfg, recordings)
+        source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods)
         sw: StreamWindows | None = None
         try:
             info = await source.open()
@@ -104,7 +105,7 @@ class Service:
             if sw.resampler:
                 log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
             async for chunk in source.chunks():
-                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap)
+                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
                 self.quality(st, out, float(chunk.timestamps[0]))
                 if len(out.windows) or out.broken:
                     await self.scheduler.submit(WindowBatch(
@@ -127,6 +128,7 @@ class Service:
         c["gaps"] += out.gaps
         c["time_reversals"] += out.reversals
         c["bad_windows"] += out.bad_windows
+        c["lost_samples"] += out.lost
         issues = issue_names(out.issues) + (["gap"] if out.gaps else []) + (["time_reversal"] if out.reversals else [])
         if issues or len(out.windows):  # with neither, nothing new was seen: the state stands
             self._quality_state(st, issues, t)

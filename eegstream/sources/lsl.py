@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 from pylsl.util import LostError
 
+from eegd.eegstream.sample_clock import SampleClock
 from eegd.eegstream.sources.file import select_channels
 from eegd.eegstream.sources.liblsl import pylsl
 from eegd.eegstream.sources.lsl_metadata import FORMAT_NAMES, SAMPLE_DTYPES, channel_scales, predicate, read_channels
@@ -20,14 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class LslSource:
-    """Pulls chunks into a preallocated array without blocking the event loop. A vanished outlet is
-    re-resolved with exponential backoff (capped); the first chunk after it carries `gap=True`."""
+    """Pulls chunks into a preallocated array without blocking the event loop. Sample times come from an honest
+    clock (`SampleClock`: the sample count anchored to the stamps), so jitter is no event and a stall is a gap with
+    its lost samples counted. A vanished outlet is re-resolved with exponential backoff (capped); the first chunk
+    after it carries `gap=True`."""
 
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
-                 channels: tuple[str, ...] | None = None, unit: str = "auto", poll_s: float = 0.01,
-                 max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
+                 channels: tuple[str, ...] | None = None, unit: str = "auto", gap_periods: float = 3.0,
+                 poll_s: float = 0.01, max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
         self.pred = predicate(name, type_, source_id)
-        self.wanted, self.unit = channels, unit
+        self.wanted, self.unit, self.gap_periods = channels, unit, gap_periods
+        self._clock: SampleClock | None = None
         self.poll_s, self.max_backoff_s, self.correction_every_s = poll_s, max_backoff_s, correction_every_s
         self._inlet: pylsl.StreamInlet | None = None
         self._buf: np.ndarray | None = None
@@ -68,6 +72,7 @@ class LslSource:
         self._correction = await asyncio.to_thread(inlet.time_correction, 5.0)
         self._corrected_at = time.monotonic()
         self._inlet = inlet
+        self._clock = SampleClock(info.nominal_srate(), self.gap_periods / info.nominal_srate())
         log.info("lsl %s: connected (%s, %.2f Hz, %d channels of %s)", self.pred, full.source_id(),
                  info.nominal_srate(), info.channel_count(), FORMAT_NAMES[fmt])
         return StreamInfo(rate=info.nominal_srate(), channels=tuple(names[c] for c in self._cols))
@@ -97,9 +102,12 @@ class LslSource:
             if len(ts) == 0:
                 await asyncio.sleep(self.poll_s)
                 continue
-            yield Chunk(timestamps=np.asarray(ts) + self._correction, samples=self._as_uv(data),
-                        received=time.monotonic(), gap=gap)
-            gap = False
+            received = time.monotonic()
+            assert self._clock is not None
+            for placed in self._clock.push(np.asarray(ts) + self._correction, self._as_uv(data)):
+                yield Chunk(timestamps=placed.timestamps, samples=placed.samples, received=received,
+                            gap=gap or placed.gap, lost=placed.lost, reversal=placed.reversal)
+                gap = False
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
         """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""

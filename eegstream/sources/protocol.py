@@ -18,12 +18,15 @@ class StreamInfo:
 @dataclass(frozen=True)
 class Chunk:
     """`samples` (n, channels) float32, `timestamps` (n,) float64 on the source clock, `received` the daemon's
-    monotonic clock when it got the chunk, `gap` True when samples were lost before this chunk."""
+    monotonic clock when it got the chunk, `gap` True when the signal broke before this chunk: `lost` samples were
+    lost (0 when unknown, as after a reconnect) or, with `reversal`, the source's clock went back."""
 
     timestamps: np.ndarray
     samples: np.ndarray
     received: float
     gap: bool = False
+    lost: int = 0
+    reversal: bool = False
 
 
 class SourceError(Exception):

@@ -78,3 +78,40 @@ async def test_irregular_rate_stream_is_refused_and_the_others_go_on(mosquitto, 
     assert svc.streams[0].errors == 1 and not subscriber.on("irr/prediction")
     assert "stream irr: lsl source_id=" in caplog.text and "irregular sampling rate" in caplog.text
     del irregular
+
+
+async def test_a_jittery_device_is_no_quality_event_and_loses_no_window(mosquitto, subscriber, classifier, tmp_path):
+    from lsl_device import JitteryDevice
+
+    dev = JitteryDevice("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "amp"}], tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        await dev.play(8.0)
+        await asyncio.sleep(0.5)
+    preds = subscriber.on("eegd/amp/prediction")
+    assert subscriber.on("eegd/amp/quality") == []  # jitter and late chunks are not gaps or reversals
+    assert [p["seq"] for p in preds] == list(range(len(preds)))
+    expected = (dev.pos / 256.0 * RATE - 120) // 30 + 1  # every window of the samples the device pushed
+    assert len(preds) >= expected - 2
+    steps = np.diff([p["t_start"] for p in preds])
+    assert steps == pytest.approx(30 / RATE, abs=1e-3)  # window times on a regular clock
+    assert svc.streams[0].quality_counts == {"gaps": 0, "time_reversals": 0, "bad_windows": 0, "lost_samples": 0}
+
+
+async def test_a_device_that_really_stalls_is_one_gap_with_its_lost_samples(mosquitto, subscriber, classifier,
+                                                                           tmp_path):
+    from lsl_device import JitteryDevice
+
+    dev = JitteryDevice("normal", late_every=10**9)
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "amp"}], tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        play = asyncio.create_task(dev.play(7.0))
+        await asyncio.sleep(3.0)
+        dev.stall(0.5)
+        await play
+        await asyncio.sleep(0.5)
+    q = subscriber.on("eegd/amp/quality")
+    assert [m["issues"] for m in q[:1]] == [["gap"]] and q[-1]["ok"]
+    counts = svc.streams[0].quality_counts
+    assert counts["gaps"] == 1 and counts["time_reversals"] == 0
+    assert abs(counts["lost_samples"] - 128) <= 16  # 0.5 s at 256 Hz, within a chunk
