@@ -192,8 +192,9 @@ def train(recordings: Sequence[Recording], cfg: TrainConfig, data_sha256: str = 
     if cfg.set_labels:
         hyper["subclasses"] = SET_SUBCLASSES
     hyper |= cfg.width_hyperparameters()
-    log.info("training %s%s on %d recordings (%d windows), validating on %d recordings, device %s",
-             cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), len(x),
+    what = f"a fresh crop of each of {len(y)} rows an epoch" if crops else f"{len(x)} windows"
+    log.info("training %s%s on %d recordings (%s), validating on %d recordings, device %s",
+             cfg.architecture, f" x{cfg.members}" if cfg.members > 1 else "", len(fit_recs), what,
              len(val_recs), device)
     states, history, best, best_epochs = [], [], {}, []
     for k in range(cfg.members):
