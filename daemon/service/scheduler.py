@@ -24,6 +24,7 @@ class WindowBatch:
     t_end: np.ndarray
     received: float  # monotonic time the daemon received the chunk holding the last samples
     resets: tuple[int, ...] = ()
+    channels: tuple[str, ...] | None = None  # one stream's channel names when cut (its layout may change later)
 
 
 class Scheduler:

@@ -105,12 +105,19 @@ class Service:
             if sw.resampler:
                 log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
             async for chunk in source.chunks():
+                if chunk.layout is not None:  # the device came back with other channels or another rate
+                    info = chunk.layout
+                    st.channels, st.overruns = info.channels, st.overruns + sw.buffer.overruns
+                    sw = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                                       self.cfg.window.hop, self.cfg.quality)
+                    log.info("stream %s: new buffers for %d channels at %.2f Hz", st.cfg.id, len(info.channels),
+                             info.rate)
                 out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
                 self.quality(st, out, float(chunk.timestamps[0]))
                 if len(out.windows) or out.broken:
                     await self.scheduler.submit(WindowBatch(
                         np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
-                        (st.index,) if out.broken else ()))
+                        (st.index,) if out.broken else (), st.channels))
             log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
         except (SourceError, ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
             st.errors += 1
@@ -119,7 +126,7 @@ class Service:
             st.errors += 1
             log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
-            st.overruns = sw.buffer.overruns if sw else 0
+            st.overruns += sw.buffer.overruns if sw else 0
             await source.close()
 
     def quality(self, st: StreamState, out: Windows, t: float) -> None:
@@ -248,9 +255,10 @@ class Service:
                 "label": label, "probs": probs_i, "model": self.classifier.id,
             }
             if probs.shape[1] > 1:
+                names = b.channels or st.channels
                 payload["channels"] = {
                     name: {"label": self.labels[ch_label[i, c]], "probs": probs_dict(self.labels, probs[i, c])}
-                    for c, name in enumerate(st.channels)
+                    for c, name in enumerate(names)
                 }
             st.seq += 1
             self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))

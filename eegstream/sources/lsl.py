@@ -82,12 +82,14 @@ class LslSource:
         return self.info
 
     async def chunks(self) -> AsyncIterator[Chunk]:
-        gap = False
+        gap, layout = False, None
         while True:
             if self._inlet is None:
                 info = await self._connect()
                 if info != self.info:
-                    raise SourceError(f"lsl {self.pred}: came back with another layout ({info} vs {self.info})")
+                    log.warning("lsl %s: came back with another layout (%d channels at %.2f Hz, was %d at %.2f Hz)",
+                                self.pred, len(info.channels), info.rate, len(self.info.channels), self.info.rate)
+                    self.info = layout = info
                 self.reconnects += 1
                 gap = True
             assert self._buf is not None
@@ -106,8 +108,8 @@ class LslSource:
             assert self._clock is not None
             for placed in self._clock.push(np.asarray(ts) + self._correction, self._as_uv(data)):
                 yield Chunk(timestamps=placed.timestamps, samples=placed.samples, received=received,
-                            gap=gap or placed.gap, lost=placed.lost, reversal=placed.reversal)
-                gap = False
+                            gap=gap or placed.gap, lost=placed.lost, reversal=placed.reversal, layout=layout)
+                gap, layout = False, None
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
         """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""

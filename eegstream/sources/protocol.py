@@ -19,7 +19,8 @@ class StreamInfo:
 class Chunk:
     """`samples` (n, channels) float32, `timestamps` (n,) float64 on the source clock, `received` the daemon's
     monotonic clock when it got the chunk, `gap` True when the signal broke before this chunk: `lost` samples were
-    lost (0 when unknown, as after a reconnect) or, with `reversal`, the source's clock went back."""
+    lost (0 when unknown, as after a reconnect) or, with `reversal`, the source's clock went back. `layout`: the
+    source came back with other channels or another rate, and these samples are in that new layout."""
 
     timestamps: np.ndarray
     samples: np.ndarray
@@ -27,6 +28,7 @@ class Chunk:
     gap: bool = False
     lost: int = 0
     reversal: bool = False
+    layout: StreamInfo | None = None
 
 
 class SourceError(Exception):

@@ -115,3 +115,30 @@ async def test_a_device_that_really_stalls_is_one_gap_with_its_lost_samples(mosq
     counts = svc.streams[0].quality_counts
     assert counts["gaps"] == 1 and counts["time_reversals"] == 0
     assert abs(counts["lost_samples"] - 128) <= 16  # 0.5 s at 256 Hz, within a chunk
+
+
+async def test_a_device_back_with_another_layout_restarts_cleanly_and_others_go_on(mosquitto, subscriber, classifier,
+                                                                                  tmp_path):
+    first, other = Device("normal", channels=("Cz",)), Device("normal")
+    cfg = make_config(mosquitto, [{"source": "lsl", "source_id": first.source_id, "id": "bed1"},
+                                  {"source": "lsl", "source_id": other.source_id, "id": "bed2"}], tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        others = asyncio.create_task(other.play(9.5))
+        await first.play(3.0)
+        first.close()  # the amplifier is switched for one with four channels at 256 Hz, same source_id
+        again = Device("seizure", rate=256.0, channels=("T3", "T4", "C3", "C4"), source_id=first.source_id)
+        await again.play(6.0)
+        await others
+        await asyncio.sleep(0.5)
+    before = [p for p in subscriber.on("eegd/bed1/prediction") if "channels" not in p]
+    after = [p for p in subscriber.on("eegd/bed1/prediction") if "channels" in p]
+    assert len(before) >= 10 and len(after) >= 10
+    assert set(after[-1]["channels"]) == {"T3", "T4", "C3", "C4"}
+    # new buffers: the first window of the new layout starts with the new device's first samples (its first chunk,
+    # stamped back from its push, may begin a few ms before the old device's last sample)
+    assert after[0]["t_start"] > before[-1]["t_end"] - 0.05
+    assert np.median([p["t_end"] - p["t_start"] for p in after]) == pytest.approx(119 / RATE, abs=2e-3)
+    seqs = [p["seq"] for p in subscriber.on("eegd/bed2/prediction")]
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 40  # the other stream never stopped
+    assert subscriber.on("eegd/bed2/quality") == []
+    assert svc.streams[0].errors == 0
