@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stream counts tried at real-time speed, in order, until one fails")
     sp.add_argument("--mqtt-host", default=None, help="use this broker (default: start Mosquitto on a free port)")
     sp.add_argument("--mqtt-port", type=int, default=None)
+    sp.add_argument("--source", choices=["csv", "lsl"], default="csv",
+                    help="lsl: the ramp over real LSL outlets played by other processes, as bedside devices push")
+    sp.add_argument("--channels", type=int, default=21, help="--source lsl: channels a stream (default 21)")
+    sp.add_argument("--rate", type=float, default=256.0, help="--source lsl: sample rate in Hz (default 256)")
 
     sp = add("view", "view:cmd_view", "a live web page of every stream's state, read from the broker")
     sp.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080; 0: any free one)")

@@ -226,6 +226,24 @@ async def bench(streams: int, seconds: float, model: str | None, device: str, ho
     return result
 
 
+async def bench_lsl(ramp: list[int], channels: int, rate: float, seconds: float, model: str | None, device: str,
+                    host: str | None, port: int | None) -> dict:
+    """The real-time ramp over LSL outlets played by other processes (eegd.daemon.commands.bench_lsl)."""
+    from eegd.daemon.commands.bench_lsl import lsl_ramp
+
+    clf = Classifier.from_path(model, device)
+    log.setLevel(logging.INFO)
+    logging.getLogger("eegd.daemon.commands.bench_lsl").setLevel(logging.INFO)
+    result: dict = {"device": str(clf.device), "model": clf.id, "cpu_count": os.cpu_count()}
+    async with broker_for_bench(host, port) as (h, p):
+        counter = Counter(h, p, "eegd")
+        try:
+            result |= await lsl_ramp(clf, model, h, p, ramp, channels, rate, seconds, counter)
+        finally:
+            counter.close()
+    return result
+
+
 def format_table(r: dict) -> str:
     pipeline = r["pipeline_windows_per_s"]
     rows = [
@@ -261,9 +279,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"bench: --ramp must be stream counts separated by commas, not {args.ramp!r}") from None
     if args.streams < 1 or min(ramp, default=1) < 1:
         raise UsageError("bench: --streams and every --ramp count must be at least 1")
-    result = asyncio.run(bench(args.streams, args.seconds, args.model, args.device, args.mqtt_host,
-                               args.mqtt_port, ramp))
-    print(format_table(result))
+    if args.source == "lsl":
+        if args.channels < 1 or args.rate <= 0:
+            raise UsageError("bench: --channels must be at least 1 and --rate above 0")
+        result = asyncio.run(bench_lsl(ramp, args.channels, args.rate, args.seconds, args.model, args.device,
+                                       args.mqtt_host, args.mqtt_port))
+        from eegd.daemon.commands.bench_lsl import format_lsl_table
+
+        print(format_lsl_table(result))
+    else:
+        result = asyncio.run(bench(args.streams, args.seconds, args.model, args.device, args.mqtt_host,
+                                   args.mqtt_port, ramp))
+        print(format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

@@ -1,0 +1,194 @@
+"""`eegd bench --source lsl`: the real-time ramp over real LSL outlets, played by other processes as devices do.
+
+Each outlet pushes a chunk every 20-50 ms stamped at push time with +-2 ms of jitter, its clock drifting by up to
+50 ppm, and every ~20 s one chunk 150 ms late. The outlets share the machine with the daemon they feed, so the
+players report how far behind their own schedule they fell; a step where they fell behind by more than a chunk
+is marked invalid instead of being scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eegd.daemon.commands.bench import Counter, rss_mb
+from eegd.daemon.service.config import parse
+from eegd.daemon.service.service import Service
+from eegd.eegstream.sources.simulator import simulate
+from eegd.models.inference import Classifier
+
+log = logging.getLogger(__name__)
+
+OUTLETS_PER_PLAYER = 40  # outlets one player process pushes
+PLAYER_LATE_LIMIT_S = 0.05  # a player this far behind its schedule makes the step invalid
+WARMUP_S = 8.0  # connecting every stream and filling the buffers before the measured window
+
+
+def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds: float, seed: int,
+          conn) -> None:  # noqa: ANN001 - a Pipe end
+    """A player process: `count` outlets pushing as bedside devices do, for `seconds`; reports its lateness."""
+    from eegd.eegstream.sources.liblsl import pylsl
+    from eegd.eegstream.sources.replay_outlet import make_outlet
+
+    rng = np.random.default_rng(seed)
+    names = tuple(f"E{c + 1}" for c in range(channels))
+    outlets = [make_outlet(f"Bed{first + i}", rate, names, f"{tag}-{first + i}") for i in range(count)]
+    loop_n = int(10 * rate)  # 10 s of signal per outlet, played round and round
+    signals = [np.stack([simulate("normal", loop_n, rng, rate) for _ in range(channels)], axis=1).astype(np.float32)
+               for _ in range(count)]
+    drift = rng.uniform(-50e-6, 50e-6, count)
+    next_push = time.monotonic() + rng.uniform(0.02, 0.05, count)
+    next_late = time.monotonic() + rng.uniform(5, 25, count)
+    sent = np.zeros(count, dtype=np.int64)
+    conn.send("ready")
+    t0, lateness = time.monotonic(), []
+    clock0 = pylsl.local_clock()
+    while (now := time.monotonic()) - t0 < seconds:
+        due_idx = np.flatnonzero(next_push <= now)
+        if len(due_idx):
+            lateness.append(float(now - next_push[due_idx].min()))
+        for i in due_idx:
+            due = int((now - t0) * rate) - sent[i]
+            if due > 0:
+                pos = np.arange(sent[i], sent[i] + due) % loop_n
+                stamp = clock0 + (now - t0) * (1 + drift[i]) + rng.uniform(-0.002, 0.002)
+                if now >= next_late[i]:
+                    stamp += 0.150
+                    next_late[i] = now + rng.uniform(15, 25)
+                outlets[i].push_chunk(signals[i][pos], stamp, True)
+                sent[i] += due
+            next_push[i] = now + rng.uniform(0.02, 0.05)
+        time.sleep(max(0.0, min(0.005, float(next_push.min() - time.monotonic()))))
+    late = np.array(lateness or [0.0])
+    conn.send({"late_s_p99": float(np.percentile(late, 99)), "late_s_max": float(late.max())})
+    time.sleep(1.0)  # the daemon notices the end after the measurement, not during it
+
+
+def _serve(model: str | None, device: str, host: str, port: int, source_ids: list[str], seconds: float,
+           conn) -> None:  # noqa: ANN001 - a Pipe end
+    """The daemon in a process of its own for one step: LSL streams for `seconds`, then its own figures."""
+    logging.basicConfig(level=logging.WARNING)
+    clf = Classifier.from_path(model, device)
+    cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
+                          "prediction_queue": 1_000_000},
+                 "stream": [{"source": "lsl", "source_id": s, "id": s} for s in source_ids]})
+    service = Service(cfg, clf)
+
+    async def run() -> None:
+        asyncio.get_running_loop().call_later(seconds, service.stop.set)
+        await service.run()
+
+    cpu0, t0 = time.process_time(), time.monotonic()
+    asyncio.run(run())
+    wall = time.monotonic() - t0
+    q = {k: sum(st.quality_counts[k] for st in service.streams)
+         for k in ("gaps", "time_reversals", "bad_windows", "lost_samples")}
+    conn.send({"cpu_percent": 100 * (time.process_time() - cpu0) / wall, "rss_mb": rss_mb(),
+               "dropped": service.publisher.dropped_predictions,
+               "overruns": sum(st.overruns for st in service.streams), "quality": q})
+
+
+@dataclass
+class LslStep:
+    streams: int
+    channels: int
+    rate: float
+    seconds: float
+    predictions_expected: int
+    predictions_received: int = 0
+    latency_ms_p50: float = 0.0
+    latency_ms_p99: float = 0.0
+    dropped: int = 0
+    overruns: int = 0
+    quality: dict = field(default_factory=dict)
+    players_late_s_max: float = 0.0
+    rss_mb: float = 0.0
+    cpu_percent: float = 0.0
+
+    @property
+    def valid(self) -> bool:
+        return self.players_late_s_max <= PLAYER_LATE_LIMIT_S
+
+    @property
+    def ok(self) -> bool:
+        return (self.valid and self.predictions_received >= 0.98 * self.predictions_expected and self.dropped == 0
+                and self.overruns == 0 and self.latency_ms_p99 < 100.0 and not any(self.quality.values()))
+
+
+async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int, streams: int, channels: int,
+                       rate: float, seconds: float, counter: Counter) -> LslStep:
+    ctx = multiprocessing.get_context("spawn")
+    tag = f"eegd-bench-{uuid.uuid4().hex[:6]}"
+    total = WARMUP_S + seconds + 3.0
+    players = []
+    for first in range(0, streams, OUTLETS_PER_PLAYER):
+        conn, child = ctx.Pipe()
+        n = min(OUTLETS_PER_PLAYER, streams - first)
+        proc = ctx.Process(target=_play, args=(tag, first, n, channels, rate, total, first, child), daemon=True)
+        proc.start()
+        players.append((proc, conn))
+    for _, conn in players:
+        if not conn.poll(60) or conn.recv() != "ready":
+            raise RuntimeError("an LSL player process did not start")
+    conn, child = ctx.Pipe()
+    daemon = ctx.Process(target=_serve, args=(model, str(clf.device), host, port,
+                                              [f"{tag}-{i}" for i in range(streams)], WARMUP_S + seconds, child))
+    daemon.start()
+    await asyncio.sleep(WARMUP_S)
+    counter.reset()
+    await asyncio.sleep(seconds)
+    stats = counter.stats()
+    step = LslStep(streams, channels, rate, seconds, int(streams * seconds * clf.sample_rate / 30))
+    step.predictions_received = stats["count"]
+    lat = np.array(stats["lat"]) if stats["lat"] else np.full(1, np.inf)
+    step.latency_ms_p50, step.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    while not conn.poll():
+        if not daemon.is_alive():
+            raise RuntimeError(f"bench daemon process exited with code {daemon.exitcode}")
+        await asyncio.sleep(0.2)
+    own = conn.recv()
+    daemon.join(10)
+    step.cpu_percent, step.rss_mb, step.dropped, step.overruns, step.quality = (
+        own[k] for k in ("cpu_percent", "rss_mb", "dropped", "overruns", "quality"))
+    lates = []
+    for proc, pconn in players:
+        if pconn.poll(10):
+            lates.append(pconn.recv()["late_s_max"])
+        proc.join(5)
+    step.players_late_s_max = max(lates, default=float("inf"))
+    return step
+
+
+async def lsl_ramp(clf: Classifier, model: str | None, host: str, port: int, ramp: list[int], channels: int,
+                   rate: float, seconds: float, counter: Counter) -> dict:
+    best, levels = None, []
+    for n in ramp:
+        step = await run_lsl_step(clf, model, host, port, n, channels, rate, seconds, counter)
+        levels.append({**step.__dict__, "valid": step.valid, "ok": step.ok})
+        log.info("LSL, %d streams of %d channels at %.2f Hz: p99 %.1f ms, %d/%d predictions, quality %s, "
+                 "players late %.0f ms, ok=%s", n, channels, rate, step.latency_ms_p99, step.predictions_received,
+                 step.predictions_expected, step.quality, 1000 * step.players_late_s_max, step.ok)
+        if not step.ok:
+            break
+        best = step
+    return {"lsl_ramp": levels, "max_realtime_lsl_streams": best.streams if best else 0,
+            "lsl_channels": channels, "lsl_rate": rate}
+
+
+def format_lsl_table(r: dict) -> str:
+    lines = [f"| LSL streams ({r['lsl_channels']} ch at {r['lsl_rate']:g} Hz) | predictions | p50 / p99 ms | "
+             "quality events | players late | CPU | RSS | ok |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for s in r["lsl_ramp"]:
+        events = sum(s["quality"].values())
+        lines.append(f"| {s['streams']} | {s['predictions_received']}/{s['predictions_expected']} | "
+                     f"{s['latency_ms_p50']:.0f} / {s['latency_ms_p99']:.0f} | {events} | "
+                     f"{1000 * s['players_late_s_max']:.0f} ms{'' if s['valid'] else ' (invalid)'} | "
+                     f"{s['cpu_percent']:.0f} % | {s['rss_mb']:.0f} MB | {'yes' if s['ok'] else 'no'} |")
+    lines.append(f"max real-time LSL streams: {r['max_realtime_lsl_streams']}")
+    return "\n".join(lines)
