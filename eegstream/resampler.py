@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import firwin, lfilter, lfilter_zi
+from scipy.signal import firwin, lfilter
 
 
 class Resampler:
@@ -20,7 +20,7 @@ class Resampler:
         cutoff = 0.45 * min(rate_in, rate_out)
         self.taps = firwin(numtaps, cutoff, fs=rate_in)
         self.delay_s = (numtaps - 1) / 2 / rate_in
-        self._zi: np.ndarray | None = None
+        self._history: np.ndarray | None = None  # the last numtaps - 1 inputs of every channel (the FIR's state)
         self._bad_taps = np.ones(numtaps)
         self._bad_zi = np.zeros(numtaps - 1)
         self._prev_bad = 0.0
@@ -30,11 +30,20 @@ class Resampler:
 
     def reset(self) -> None:
         """Start afresh (after a gap): no filter state or interpolation carried over."""
-        self._zi = None
+        self._history = None
         self._prev_x = None
         self._next = 0.0
         self._bad_zi[:] = 0.0
         self._prev_bad = 0.0
+
+    def _fir(self, x: np.ndarray) -> np.ndarray:
+        """The low-pass over a chunk (n, channels), all channels in one product, its state carried over."""
+        if self._history is None:  # settle on the first sample, as if it had always been there: no transient
+            self._history = np.repeat(x[:1], len(self.taps) - 1, axis=0)
+        ext = np.concatenate([self._history, x])
+        self._history = ext[len(x):]
+        windows = np.lib.stride_tricks.sliding_window_view(ext, len(self.taps), axis=0)  # (n, channels, taps)
+        return windows @ self.taps[::-1]
 
     def process(self, samples: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chunk (n, channels) with timestamps in; resampled chunk and timestamps out (possibly empty)."""
@@ -44,12 +53,12 @@ class Resampler:
         finite = np.isfinite(x).all(axis=1)
         # Non-finite input must not poison the filter state: it is filtered as 0, and every output sample the
         # filter could have mixed it into (the next `numtaps` inputs) comes out as NaN, for the checks downstream.
-        bad, self._bad_zi = lfilter(self._bad_taps, 1.0, (~finite).astype(np.float64), zi=self._bad_zi)
-        if not finite.all():
+        if finite.all() and not self._bad_zi.any():  # the common case: nothing non-finite within reach
+            bad = np.zeros(len(x))
+        else:
+            bad, self._bad_zi = lfilter(self._bad_taps, 1.0, (~finite).astype(np.float64), zi=self._bad_zi)
             x[~finite] = 0.0
-        if self._zi is None:  # settle the filter on the first sample to avoid a start-up transient
-            self._zi = lfilter_zi(self.taps, 1.0)[:, None] * x[0]
-        y, self._zi = lfilter(self.taps, 1.0, x, axis=0, zi=self._zi)
+        y = self._fir(x)
         if self._prev_x is None:
             ys, ts, bs, first = y, timestamps, bad, 0.0
         else:
@@ -58,10 +67,12 @@ class Resampler:
             bs = np.concatenate([[self._prev_bad], bad])
             first = self._next
         pos = np.arange(first, len(ys) - 1 + 1e-9, self.step)
-        grid = np.arange(len(ys))
-        out = np.stack([np.interp(pos, grid, ys[:, c]) for c in range(self.channels)], axis=1)
-        out[np.interp(pos, grid, bs) > 0.5 / len(self._bad_taps)] = np.nan
-        out_t = np.interp(pos, grid, ts) - self.delay_s
+        i0 = np.minimum(pos.astype(np.int64), len(ys) - 1)  # linear interpolation, every channel at once
+        i1 = np.minimum(i0 + 1, len(ys) - 1)
+        w = (pos - i0)[:, None]
+        out = ys[i0] * (1 - w) + ys[i1] * w
+        out[np.interp(pos, np.arange(len(ys)), bs) > 0.5 / len(self._bad_taps)] = np.nan
+        out_t = ts[i0] * (1 - w[:, 0]) + ts[i1] * w[:, 0] - self.delay_s
         self._next = (pos[-1] + self.step - (len(ys) - 1)) if len(pos) else first - (len(ys) - 1)
         self._prev_bad = float(bs[-1])
         self._prev_x, self._prev_t = ys[-1], float(ts[-1])

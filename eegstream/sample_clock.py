@@ -41,7 +41,7 @@ class SampleClock:
 
     def _residual(self, raw: np.ndarray) -> float:
         """How far the raw stamps are from this clock, counting the samples still held before them."""
-        return float(np.median(raw - self._times(len(raw), sum(len(s) for _, s, _ in self._held))))
+        return float(np.mean(raw - self._times(len(raw), sum(len(s) for _, s, _ in self._held))))
 
     def _place(self, samples: np.ndarray, residual: float, **flags: object) -> Placed:
         out = Placed(self._times(len(samples)), samples, **flags)  # type: ignore[arg-type]

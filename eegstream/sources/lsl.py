@@ -28,7 +28,7 @@ class LslSource:
 
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
                  channels: tuple[str, ...] | None = None, unit: str = "auto", gap_periods: float = 3.0,
-                 poll_s: float = 0.01, max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
+                 poll_s: float = 0.02, max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
         self.pred = predicate(name, type_, source_id)
         self.wanted, self.unit, self.gap_periods = channels, unit, gap_periods
         self._clock: SampleClock | None = None
