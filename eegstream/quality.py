@@ -39,12 +39,16 @@ class UnitCheck:
     """Flags a stream whose every channel spans less than 1 µV peak to peak for a minute of signal: EEG read in the
     wrong unit (volts as µV) rather than an electrode off, which leaves the other channels' signal."""
 
-    def __init__(self, below_uv: float = SUSPECT_UNIT_UV, span_s: float = SUSPECT_UNIT_S) -> None:
-        self.below_uv, self.span_s = below_uv, span_s
+    def __init__(self, below_uv: float = SUSPECT_UNIT_UV, span_s: float = SUSPECT_UNIT_S, every_s: float = 1.0) -> None:
+        self.below_uv, self.span_s, self.every_s = below_uv, span_s, every_s
         self._since: float | None = None
+        self._checked = -np.inf  # a chunk is looked at once a second of signal: a minute-long rule needs no more
         self.suspect = False
 
     def update(self, samples: np.ndarray, timestamps: np.ndarray) -> bool:
+        if len(timestamps) == 0 or timestamps[-1] - self._checked < self.every_s:
+            return self.suspect
+        self._checked = float(timestamps[-1])
         finite = samples[np.isfinite(samples).all(axis=1)]
         if len(finite) == 0:
             return self.suspect

@@ -40,14 +40,17 @@ class SampleClock:
         return self.offset + (self.count + ahead + np.arange(n)) / self.rate
 
     def _residual(self, raw: np.ndarray) -> float:
-        """How far the raw stamps are from this clock, counting the samples still held before them."""
-        return float(np.mean(raw - self._times(len(raw), sum(len(s) for _, s, _ in self._held))))
+        """How far the raw stamps are from this clock (mid-chunk), counting the samples still held before them."""
+        assert self.offset is not None
+        ahead = sum(len(s) for _, s, _ in self._held)
+        middle = self.offset + (self.count + ahead + (len(raw) - 1) / 2) / self.rate
+        return (float(raw[0]) + float(raw[-1])) / 2 - middle
 
     def _place(self, samples: np.ndarray, residual: float, **flags: object) -> Placed:
         out = Placed(self._times(len(samples)), samples, **flags)  # type: ignore[arg-type]
         self.count += len(samples)
         if not flags:
-            self.offset += SMOOTHING * float(np.clip(residual, -self.gap_s, self.gap_s))  # type: ignore[operator]
+            self.offset += SMOOTHING * min(max(residual, -self.gap_s), self.gap_s)  # type: ignore[operator]
         return out
 
     def push(self, raw: np.ndarray, samples: np.ndarray) -> list[Placed]:

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 OUTLETS_PER_PLAYER = 40  # outlets one player process pushes
 PLAYER_LATE_LIMIT_S = 0.05  # a player this far behind its schedule makes the step invalid
-WARMUP_S = 8.0  # connecting every stream and filling the buffers before the measured window
+def warmup_s(streams: int) -> float:
+    """Connecting every stream (resolve, open, clock offset) and working off what queued meanwhile."""
+    return 8.0 + streams / 8
 
 
 def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds: float, seed: int,
@@ -125,7 +127,8 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
                        rate: float, seconds: float, counter: Counter) -> LslStep:
     ctx = multiprocessing.get_context("spawn")
     tag = f"eegd-bench-{uuid.uuid4().hex[:6]}"
-    total = WARMUP_S + seconds + 3.0
+    warmup = warmup_s(streams)
+    total = warmup + seconds + 3.0
     players = []
     for first in range(0, streams, OUTLETS_PER_PLAYER):
         conn, child = ctx.Pipe()
@@ -138,9 +141,9 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
             raise RuntimeError("an LSL player process did not start")
     conn, child = ctx.Pipe()
     daemon = ctx.Process(target=_serve, args=(model, str(clf.device), host, port,
-                                              [f"{tag}-{i}" for i in range(streams)], WARMUP_S + seconds, child))
+                                              [f"{tag}-{i}" for i in range(streams)], warmup + seconds, child))
     daemon.start()
-    await asyncio.sleep(WARMUP_S)
+    await asyncio.sleep(warmup)
     counter.reset()
     await asyncio.sleep(seconds)
     stats = counter.stats()
