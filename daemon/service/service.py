@@ -23,7 +23,7 @@ from eegd.eegstream.formats.csv import Recording, read_recordings
 from eegd.eegstream.quality import issue_names
 from eegd.eegstream.sources.file import CsvBlockSource, CsvSource
 from eegd.eegstream.sources.lsl import LslSource
-from eegd.eegstream.sources.protocol import Source, SourceError
+from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
 from eegd.eegstream.stream_block import StreamBlock
 from eegd.eegstream.stream_windows import StreamWindows, Windows, needs_resampling
 from eegd.models.inference import Classifier, pick_device
@@ -97,21 +97,23 @@ class Service:
         """One stream's task. A source error ends this stream only; the others go on."""
         source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods)
         sw: StreamWindows | None = None
-        try:
-            info = await source.open()
+
+        def windows_for(info: StreamInfo) -> StreamWindows:
             st.channels = info.channels
-            sw = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
-                               self.cfg.window.hop, self.cfg.quality)
-            if sw.resampler:
+            new = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                                self.cfg.window.hop, self.cfg.quality)
+            if new.resampler:
                 log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
+            return new
+
+        try:
+            sw = windows_for(await source.open())
             async for chunk in source.chunks():
                 if chunk.layout is not None:  # the device came back with other channels or another rate
-                    info = chunk.layout
-                    st.channels, st.overruns = info.channels, st.overruns + sw.buffer.overruns
-                    sw = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
-                                       self.cfg.window.hop, self.cfg.quality)
-                    log.info("stream %s: new buffers for %d channels at %.2f Hz", st.cfg.id, len(info.channels),
-                             info.rate)
+                    st.overruns += sw.buffer.overruns
+                    sw = windows_for(chunk.layout)
+                    log.info("stream %s: new buffers for %d channels at %.2f Hz", st.cfg.id,
+                             len(chunk.layout.channels), chunk.layout.rate)
                 out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
                 self.quality(st, out, float(chunk.timestamps[0]))
                 if len(out.windows) or out.broken:

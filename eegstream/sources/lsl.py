@@ -98,6 +98,8 @@ class LslSource:
                                                   as_numpy=True)
             except LostError:
                 log.warning("lsl %s: stream lost, re-resolving", self.pred)
+                for placed in self._clock.flush() if self._clock else []:  # what was held back still counts
+                    yield Chunk(timestamps=placed.timestamps, samples=placed.samples, received=time.monotonic())
                 await self._drop_inlet()
                 continue
             self._refresh_correction()
