@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eegd.eegstream.band_filter import BandFilter
 from eegd.eegstream.quality import QualityLimits, window_issues
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
@@ -25,7 +26,9 @@ class StreamBlock:
     """The streams are the channels of one ring buffer: every stream has the same head, so the windows due
     are the same for all of them and come out of one window read."""
 
-    def __init__(self, n_streams: int, length: int, hop: int, limits: QualityLimits, capacity: int = 4096) -> None:
+    def __init__(self, n_streams: int, length: int, hop: int, limits: QualityLimits, capacity: int = 4096,
+                 band: BandFilter | None = None) -> None:
+        self.band = band  # each stream a column of one filter
         self.buffer = RingBuffer(capacity, n_streams)
         self.windower = Windower(self.buffer, length, hop)
         self.length, self.limits = length, limits
@@ -35,7 +38,8 @@ class StreamBlock:
         n = samples.shape[1]
         if n + self.length > self.buffer.capacity:
             raise ValueError(f"chunk of {n} samples too long for a block of capacity {self.buffer.capacity}")
-        self.buffer.write(samples.T, timestamps)
+        x = samples.T if self.band is None else self.band.process(samples.T)
+        self.buffer.write(x, timestamps)
         w, t_start, t_end = self.windower.take()  # (n_windows, n_streams, length)
         w = w.transpose(1, 0, 2)
         flags = window_issues(w.reshape(-1, 1, self.length), self.limits).reshape(w.shape[:2])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eegd.eegstream.band_filter import BandFilter, BandSettings
 from eegd.eegstream.quality import SUSPECT_UNIT, QualityLimits, UnitCheck, split_at_breaks, window_issues
 from eegd.eegstream.resampler import Resampler
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
@@ -37,10 +38,11 @@ class Windows:
 
 class StreamWindows:
     def __init__(self, rate: float, channels: int, model_rate: float, window: int, hop: int,
-                 limits: QualityLimits, capacity: int = RING_CAPACITY) -> None:
+                 limits: QualityLimits, band: BandSettings | None = None, capacity: int = RING_CAPACITY) -> None:
         if rate <= 0:
             raise ValueError("irregular sampling rate, cannot cut fixed-rate windows")
         self.rate, self.limits = rate, limits
+        self.band = BandFilter(band, rate, channels) if band is not None and band.enabled else None
         self.resampler = Resampler(rate, model_rate, channels) if needs_resampling(rate, model_rate) else None
         self.buffer = RingBuffer(capacity, channels)
         self.windower = Windower(self.buffer, window, hop)
@@ -51,6 +53,8 @@ class StreamWindows:
         self.windower.restart()
         if self.resampler:
             self.resampler.reset()
+        if self.band:
+            self.band.reset()
 
     def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False, lost: int = 0,
              reversal: bool = False) -> Windows:
@@ -69,6 +73,8 @@ class StreamWindows:
             if a in cuts:
                 self._restart()
             x, t = samples[a:b], timestamps[a:b]
+            if self.band:
+                x = self.band.process(x)
             if self.resampler:
                 x, t = self.resampler.process(x, t)
             self.buffer.write(x, t)

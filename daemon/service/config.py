@@ -11,6 +11,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eegd.eegstream.band_filter import BandSettings
 from eegd.eegstream.quality import QualityLimits
 from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES
 
@@ -90,6 +91,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     quality: QualityLimits = field(default_factory=QualityLimits)
+    filter: BandSettings = field(default_factory=BandSettings)
     stream: tuple[StreamConfig, ...] = ()
 
 
@@ -139,7 +141,7 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
     data = dict(data)
     streams = data.pop("stream", None)
     sections = {}
-    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality"):
+    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality", "filter"):
         if name in data:
             sections[name] = _build(typing.get_type_hints(Config)[name], data.pop(name), name)
     if data:
@@ -251,6 +253,8 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
             raise ConfigError(f"quality.{k}: must be > 0")
     if cfg.scheduler.max_wait_ms < 0:
         raise ConfigError("scheduler.max_wait_ms: must be >= 0")
+    if (problem := cfg.filter.problem()) is not None:
+        raise ConfigError(f"filter: {problem}")
     return dataclasses.replace(cfg, mqtt=mqtt, model=model)
 
 

@@ -19,6 +19,7 @@ from eegd.daemon.service.messages import Outgoing, Topics, probs_dict
 from eegd.daemon.service.mqtt_publisher import MqttPublisher
 from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
+from eegd.eegstream.band_filter import BandFilter
 from eegd.eegstream.formats.csv import Recording, read_recordings
 from eegd.eegstream.quality import issue_names
 from eegd.eegstream.sources.file import CsvBlockSource, CsvSource
@@ -101,7 +102,7 @@ class Service:
         def windows_for(info: StreamInfo) -> StreamWindows:
             st.channels = info.channels
             new = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
-                                self.cfg.window.hop, self.cfg.quality)
+                                self.cfg.window.hop, self.cfg.quality, self.cfg.filter)
             if new.resampler:
                 log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
             return new
@@ -197,7 +198,8 @@ class Service:
         idx = np.array([st.index for st in states])
         for st in states:
             st.channels = ("eeg",)
-        block = StreamBlock(len(states), self.classifier.window, self.cfg.window.hop, self.cfg.quality)
+        band = BandFilter(self.cfg.filter, rate, len(states)) if self.cfg.filter.enabled else None
+        block = StreamBlock(len(states), self.classifier.window, self.cfg.window.hop, self.cfg.quality, band=band)
         flagged: set[int] = set()
         log.info("%d csv streams play as one block (%d samples each, %.2f Hz)", len(states), samples.shape[1], rate)
         async for chunk in CsvBlockSource(samples, rate, c.speed, c.loop).chunks():

@@ -77,3 +77,17 @@ def test_a_volts_stream_read_as_microvolts_is_a_suspect_unit_after_a_minute_an_e
     one_off[:, 1] = 0.0  # one electrode off, the other channel carries EEG
     off = StreamWindows(rate, 2, rate, 120, 30, QualityLimits())
     assert _push_seconds(off, one_off, rate)[-1] == ["flat"]
+
+
+def test_the_band_filter_is_opt_in_and_takes_mains_hum_out_of_the_windows():
+    from eegd.eegstream.band_filter import BandSettings
+    from eegd.eegstream.quality import QualityLimits
+    from eegd.eegstream.stream_windows import StreamWindows
+
+    rate = 173.61
+    t = np.arange(int(20 * rate)) / rate
+    x = (20 * np.sin(2 * np.pi * 10 * t) + 200 * np.sin(2 * np.pi * 50 * t))[:, None].astype(np.float32)
+    assert not BandSettings().enabled
+    plain = StreamWindows(rate, 1, rate, 120, 30, QualityLimits()).push(x, t).windows
+    hum_free = StreamWindows(rate, 1, rate, 120, 30, QualityLimits(), BandSettings(enabled=True)).push(x, t).windows
+    assert np.abs(plain[-1]).max() > 200 and np.abs(hum_free[-1]).max() < 25  # the 10 Hz EEG is what is left
