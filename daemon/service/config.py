@@ -76,6 +76,8 @@ class StreamConfig:
     source_id: str | None = None
     channels: tuple[str, ...] | None = None
     unit: str = "auto"  # auto: each channel's unit from the stream's metadata (µV when none); or uV | mV | V
+    discover: bool = False  # every outlet matching name/type, now and later, becomes a stream of its own
+    drop_after_s: float = 30.0  # discovery: a stream whose outlet is gone this long is dropped
     # csv
     path: str | None = None
     speed: float = 1.0
@@ -152,10 +154,10 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
     for i, table in enumerate(streams):
         s = _build(StreamConfig, table, f"stream[{i}]")
         built.append(_check_stream(s, i, base_dir))  # type: ignore[arg-type]
-    ids = [s.id for s in built]
-    dup = next((x for x in ids if ids.count(x) > 1), None)
-    if dup:
-        raise ConfigError(f"stream[{ids.index(dup, ids.index(dup) + 1)}].id: duplicate stream id {dup!r}")
+    seen: dict[str, int] = {}
+    for i, s in enumerate(built):
+        if not s.discover and seen.setdefault(s.id, i) != i:
+            raise ConfigError(f"stream[{i}].id: duplicate stream id {s.id!r}")
     cfg = Config(stream=tuple(built), **sections)  # type: ignore[arg-type]
     return _check_sections(cfg, base_dir)
 
@@ -175,6 +177,13 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
                 raise ConfigError(f"{key}.{k}: cannot hold a single quote")
         if s.unit not in UNIT_CHOICES:
             raise ConfigError(f"{key}.unit: expected one of {', '.join(UNIT_CHOICES)}, got {s.unit!r}")
+        if s.discover:
+            if s.source_id or s.id or not (s.name or s.type):
+                raise ConfigError(f"{key}.discover: needs name or type, and no source_id or id (each outlet's "
+                                  "source_id becomes its stream id)")
+            if s.drop_after_s <= 0:
+                raise ConfigError(f"{key}.drop_after_s: must be > 0")
+            return s
         for k in ("path",):
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: only for csv streams")

@@ -16,12 +16,14 @@ class Outgoing:
     `latency_ms` at the moment it hands the message to the MQTT client."""
 
     topic: str
-    payload: dict
+    payload: dict | None  # None: an empty message (clears a retained one)
     qos: int
     retain: bool
     received: float | None = None
 
     def encode(self, now: float) -> bytes:
+        if self.payload is None:
+            return b""
         if self.received is not None:
             self.payload["latency_ms"] = round((now - self.received) * 1000.0, 3)
         return orjson.dumps(self.payload)

@@ -44,6 +44,12 @@ class MqttPublisher:
     def for_service(cls, cfg: MqttConfig, version: str, model: str, streams: tuple[str, ...]) -> MqttPublisher:
         return cls(cfg, status_payload("online", version, model, streams))
 
+    def set_streams(self, streams: tuple[str, ...]) -> None:
+        """The streams changed (discovery): the retained `online` status lists them, now and on reconnects."""
+        online = {**orjson.loads(self.online), "streams": list(streams)}
+        self.online = orjson.dumps(online)
+        self.submit(Outgoing(self.topics.status, online, 1, True), alert=True)
+
     def submit(self, msg: Outgoing, alert: bool = False) -> None:
         if alert:
             self._alerts.append(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from eegd.daemon.service.systemd_notify import Notifier
 from eegd.eegstream.band_filter import BandFilter
 from eegd.eegstream.formats.csv import Recording, read_recordings
 from eegd.eegstream.quality import issue_names
+from eegd.eegstream.sources.discovery import Discovery
 from eegd.eegstream.sources.file import CsvBlockSource, CsvSource
 from eegd.eegstream.sources.lsl import LslSource
 from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
@@ -49,13 +51,15 @@ class Publisher(Protocol):
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
 
 
-def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_periods: float = 3.0) -> Source:
-    """The stream's source; `recordings`: a CSV file's contents when already read."""
+def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_periods: float = 3.0,
+                discovered: bool = False) -> Source:
+    """The stream's source; `recordings`: a CSV file's contents when already read; `discovered`: a stream found
+    by discovery, given up after `drop_after_s` away."""
     if s.source == "csv":
         assert s.path is not None
         return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
     return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels, unit=s.unit,
-                     gap_periods=gap_periods)
+                     gap_periods=gap_periods, give_up_after_s=s.drop_after_s if discovered else None)
 
 
 @dataclass
@@ -73,6 +77,8 @@ class StreamState:
     quality_issues: list[str] = field(default_factory=list)
     quality_counts: dict[str, int] = field(
         default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0, "lost_samples": 0})
+    discovered: bool = False
+    active: bool = True  # False once a discovered stream has been dropped
 
 
 class Service:
@@ -84,9 +90,12 @@ class Service:
         self.model_rate = classifier.sample_rate
         self.engine = InferenceEngine(classifier, cfg.model.threads)
         self.topics = Topics(cfg.mqtt.topic_prefix)
-        self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(cfg.stream)]
+        configured = [s for s in cfg.stream if not s.discover]
+        self.discover_cfgs = [s for s in cfg.stream if s.discover]
+        self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(configured)]
         self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
-                                                                tuple(s.id for s in cfg.stream))
+                                                                tuple(s.id for s in configured))
+        self._tasks: set[asyncio.Task] = set()  # streams started by discovery
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
         self.stop = asyncio.Event()
@@ -96,7 +105,7 @@ class Service:
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
-        source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods)
+        source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
         sw: StreamWindows | None = None
 
         def windows_for(info: StreamInfo) -> StreamWindows:
@@ -131,6 +140,8 @@ class Service:
         finally:
             st.overruns += sw.buffer.overruns if sw else 0
             await source.close()
+            if st.discovered:
+                self._drop(st)
 
     def quality(self, st: StreamState, out: Windows, t: float) -> None:
         """Count problems; on every change of the set of problems log once and publish the quality state."""
@@ -298,6 +309,8 @@ class Service:
             blocks, singles = self.plan_blocks()
             pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
             pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
+            pumps += [tg.create_task(self.discover(d, tg), name=f"discover-{i}")
+                      for i, d in enumerate(self.discover_cfgs)]
             watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
             self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
             stop_wait = asyncio.ensure_future(self.stop.wait())
@@ -308,13 +321,48 @@ class Service:
             stop_wait.cancel()
             self.notifier.notify("STOPPING=1")
             log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
-            for p in pumps:
+            for p in [*pumps, *self._tasks]:
                 p.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            await asyncio.gather(*pumps, *self._tasks, return_exceptions=True)
             await self.scheduler.close()
             await sched_task
             await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
             watchdog.cancel()
+
+    # --- discovery: streams that come and go ----------------------------------------------------------------
+    def active_ids(self) -> tuple[str, ...]:
+        return tuple(st.cfg.id for st in self.streams if st.active)
+
+    async def discover(self, d: StreamConfig, tg: asyncio.TaskGroup) -> None:
+        """Every outlet matching `d` becomes a stream of its own, as it appears; one task for the discovery."""
+        self._discovery = Discovery(d.name, d.type, forget_after_s=max(d.drop_after_s, 5.0))
+        log.info("discovery: every LSL outlet with %s becomes a stream", self._discovery.pred)
+        async for found in self._discovery.outlets():
+            if found.stream_id in {st.cfg.id for st in self.streams if st.active}:
+                log.error("discovery: stream id %r is a configured stream's; outlet %s@%s refused",
+                          found.stream_id, found.source_id or found.name, found.hostname)
+                continue
+            cfg = dataclasses.replace(d, id=found.stream_id, discover=False, source_id=found.source_id or None,
+                                      name=None if found.source_id else found.name)
+            st = StreamState(cfg, len(self.streams), AlertState.from_config(self.cfg.alerts), discovered=True)
+            self.streams.append(st)
+            log.info("discovery: new stream %s (%s on %s)", cfg.id, found.source_id or found.name, found.hostname)
+            self.publisher.set_streams(self.active_ids())
+            task = tg.create_task(self.pump(st), name=f"stream-{cfg.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _drop(self, st: StreamState) -> None:
+        """A discovered stream whose device is gone: its retained alert and quality are cleared (no ghost alarm),
+        the status lists the streams left, and the outlet may be discovered again later."""
+        if not st.active:
+            return
+        st.active = False
+        for topic in (self.topics.alert(st.cfg.id), self.topics.quality(st.cfg.id)):
+            self.publisher.submit(Outgoing(topic, None, 1, True), alert=True)
+        self.publisher.set_streams(self.active_ids())
+        self._discovery.forget(st.cfg.id)
+        log.info("discovery: stream %s dropped", st.cfg.id)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)

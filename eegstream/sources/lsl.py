@@ -15,7 +15,7 @@ from eegd.eegstream.sample_clock import SampleClock
 from eegd.eegstream.sources.file import select_channels
 from eegd.eegstream.sources.liblsl import pylsl
 from eegd.eegstream.sources.lsl_metadata import FORMAT_NAMES, SAMPLE_DTYPES, channel_scales, predicate, read_channels
-from eegd.eegstream.sources.protocol import Chunk, SourceError, StreamInfo
+from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ class LslSource:
 
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
                  channels: tuple[str, ...] | None = None, unit: str = "auto", gap_periods: float = 3.0,
-                 poll_s: float = 0.02, max_backoff_s: float = 2.0, correction_every_s: float = 5.0) -> None:
+                 poll_s: float = 0.02, max_backoff_s: float = 2.0, correction_every_s: float = 5.0,
+                 give_up_after_s: float | None = None) -> None:
         self.pred = predicate(name, type_, source_id)
         self.wanted, self.unit, self.gap_periods = channels, unit, gap_periods
         self._clock: SampleClock | None = None
@@ -40,13 +41,16 @@ class LslSource:
         self._correction = 0.0
         self._correction_task: asyncio.Task[float] | None = None  # a time_correction() running in a thread
         self.reconnects = 0
+        self.give_up_after_s = give_up_after_s  # None: re-resolve for ever (a configured stream)
 
     async def _resolve(self) -> pylsl.StreamInfo:
-        backoff = 0.1
+        backoff, since = 0.1, time.monotonic()
         while True:
             found = await asyncio.to_thread(pylsl.resolve_bypred, self.pred, 1, 1.0)
             if found:
                 return found[0]
+            if self.give_up_after_s is not None and time.monotonic() - since > self.give_up_after_s:
+                raise SourceGone(f"lsl {self.pred}: gone for {self.give_up_after_s:g} s")
             log.info("lsl %s: not found, retrying in %.1f s", self.pred, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.max_backoff_s)

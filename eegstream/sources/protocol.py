@@ -35,6 +35,10 @@ class SourceError(Exception):
     """A source that cannot go on (a malformed file, an irregular stream): that stream ends, the others go on."""
 
 
+class SourceGone(SourceError):
+    """A discovered device that has been away longer than its stream's `drop_after_s`: the stream is dropped."""
+
+
 class Source(Protocol):
     """A pluggable sample source: `open()` once, then iterate `chunks()`; a finite source's iterator ends."""
 

@@ -16,10 +16,10 @@ RATE = 173.61
 class Device:
     """A real LSL outlet pushing simulated EEG in real time from a background task."""
 
-    def __init__(self, label="seizure", rate=RATE, channels=("Cz",), source_id=None):
+    def __init__(self, label="seizure", rate=RATE, channels=("Cz",), source_id=None, type_="EEG"):
         self.source_id = source_id or f"eegd-test-{uuid.uuid4().hex}"
         self.rate, self.channels, self.label = rate, channels, label
-        self.outlet = make_outlet("TestEEG", rate, channels, self.source_id)
+        self.outlet = make_outlet("TestEEG", rate, channels, self.source_id, type_)
         self.signal = np.stack([simulate(label, int(rate * 120), np.random.default_rng(1), rate)
                                 for _ in channels], axis=1)  # may be edited by a test before playing
         self.pos = 0

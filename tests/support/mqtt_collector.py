@@ -34,11 +34,17 @@ class Collector:
 
     def _on_message(self, client, userdata, msg) -> None:
         with self._lock:
-            self.messages.append((msg.topic, json.loads(msg.payload), bool(msg.retain)))
+            # an empty message clears a retained one: kept as None
+            self.messages.append((msg.topic, json.loads(msg.payload) if msg.payload else None, bool(msg.retain)))
 
     def on(self, suffix: str) -> list[dict]:
         with self._lock:
-            return [p for t, p, _ in self.messages if t.endswith(suffix)]
+            return [p for t, p, _ in self.messages if t.endswith(suffix) and p is not None]
+
+    def cleared(self, topic: str) -> bool:
+        """Whether an empty message (clearing the retained one) came on `topic`."""
+        with self._lock:
+            return any(t == topic and p is None for t, p, _ in self.messages)
 
     def status(self, prefix: str = "eegd") -> str | None:
         """The daemon's last status state seen, or None."""

@@ -1,4 +1,6 @@
 import asyncio
+import time
+import uuid
 
 import numpy as np
 import pytest
@@ -142,3 +144,42 @@ async def test_a_device_back_with_another_layout_restarts_cleanly_and_others_go_
     assert seqs == list(range(len(seqs))) and len(seqs) >= 40  # the other stream never stopped
     assert subscriber.on("eegd/bed2/quality") == []
     assert svc.streams[0].errors == 0
+
+
+async def test_discovery_picks_up_outlets_now_and_later_and_drops_one_that_is_gone(mosquitto, subscriber,
+                                                                                   classifier, tmp_path):
+    kind = f"Ward{uuid.uuid4().hex[:6]}"  # a type of this test's own, so other outlets on the host stay out
+    present = Device("normal", source_id=f"eegd-test-{uuid.uuid4().hex[:8]}", type_=kind.lower())
+    cfg = make_config(mosquitto, [{"source": "lsl", "type": kind, "discover": True, "drop_after_s": 2.0}],
+                      tmp_path)
+    async with running(cfg, classifier) as (svc, _):
+        play = asyncio.create_task(present.play(14.0))
+        await asyncio.sleep(3.0)
+        later = Device("normal", source_id=f"eegd-test-{uuid.uuid4().hex[:8]}", type_=kind)
+        t_new = time.monotonic()
+        await later.play(6.0)  # it appeared while the daemon ran
+        later.close()  # and is gone for good
+        await play
+        await asyncio.sleep(1.0)
+        ids = {st.cfg.id for st in svc.streams}
+        assert {present.source_id, later.source_id} <= ids  # stream ids are the outlets' source_ids
+        first = min(p["t_start"] for p in subscriber.on(f"eegd/{later.source_id}/prediction"))
+        assert first - pylsl.local_clock() + (time.monotonic() - t_new) < 5.0  # picked up within 5 s
+        assert later.source_id not in svc.active_ids()
+    retained = [(t, p, r) for t, p, r in subscriber.messages if t == f"eegd/{later.source_id}/alert"]
+    assert retained[0][1]["state"] == "normal"
+    assert subscriber.cleared(f"eegd/{later.source_id}/alert")  # the retained alert cleared: no ghost alarm
+    statuses = [p["streams"] for t, p, _ in subscriber.messages if t == "eegd/status" and p.get("state") == "online"]
+    assert [present.source_id] in statuses  # the status lists the streams left
+
+
+def test_discovered_ids_are_stable_and_a_taken_id_is_refused():
+    from eegd.eegstream.sources.discovery import Discovery
+
+    d = Discovery(None, "EEG")
+    assert d._name("amp-1", "Bed", "hostA").stream_id == "amp-1"
+    assert d._name("amp-1", "Bed", "hostA") is None  # seen already
+    assert d._name("amp-1", "Bed", "hostB").stream_id == "amp-1-hostB"  # the same source_id on another host
+    assert d._name("", "Bed 2", "hostA").stream_id == "Bed_2"  # no source_id: its name
+    assert d._name("amp-1-hostC", "X", "hostX").stream_id == "amp-1-hostC"
+    assert d._name("amp-1", "Bed", "hostC") is None  # both ids it could take are other outlets': refused
