@@ -24,7 +24,7 @@ from eegd.daemon.commands.broker import LocalMosquitto
 from eegd.daemon.service.config import parse
 from eegd.daemon.service.service import Service
 from eegd.eegstream.formats.csv import write_single_channel
-from eegd.eegstream.sources.simulator import simulate
+from eegd.eegstream.sources.simulator import simulate, write_continuous_csv
 from eegd.models.inference import Classifier
 
 log = logging.getLogger(__name__)
@@ -129,16 +129,20 @@ def _serve_in_child(model: str | None, device: str, host: str, port: int, paths:
 
 
 async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int, folder: Path, streams: int,
-                       seconds: float, speed: float, counter: Counter) -> PipelineRun:
-    """`streams` single-channel CSV streams of `seconds` each through a whole daemon into the broker."""
-    rate, hop = clf.sample_rate, 30
-    n = int(seconds * rate)
-    signal = simulate("normal", n, np.random.default_rng(2), rate)
+                       seconds: float, speed: float, counter: Counter, channels: int = 1,
+                       rate: float | None = None) -> PipelineRun:
+    """`streams` CSV streams of `seconds` each through a whole daemon into the broker: single-channel at the
+    model's rate, or (`channels`, `rate`) as the LSL bench's devices, with a timestamp column."""
+    hop = 30
+    n = int(seconds * clf.sample_rate)  # samples at the model's rate, what the windows are cut from
     paths = []
     for i in range(streams):
-        p = folder / f"s{i}.csv"
-        if not p.exists():
-            write_single_channel(p, np.round(signal, 1))
+        p = folder / (f"s{i}.csv" if rate is None else f"c{channels}-{rate:g}-{i}.csv")
+        if not p.exists() and rate is None:
+            write_single_channel(p, np.round(simulate("normal", n, np.random.default_rng(2), clf.sample_rate), 1))
+        elif not p.exists():
+            write_continuous_csv(p, [("normal", seconds)], seed=i, rate=rate,
+                                 channels=tuple(f"E{c + 1}" for c in range(channels)))
         paths.append(str(p))
     per_stream = (n - clf.window) // hop + 1
     run = PipelineRun(streams, seconds, per_stream * streams)
@@ -235,12 +239,13 @@ async def bench_lsl(ramp: list[int], channels: int, rate: float, seconds: float,
     log.setLevel(logging.INFO)
     logging.getLogger("eegd.daemon.commands.bench_lsl").setLevel(logging.INFO)
     result: dict = {"device": str(clf.device), "model": clf.id, "cpu_count": os.cpu_count()}
-    async with broker_for_bench(host, port) as (h, p):
-        counter = Counter(h, p, "eegd")
-        try:
-            result |= await lsl_ramp(clf, model, h, p, ramp, channels, rate, seconds, counter)
-        finally:
-            counter.close()
+    with tempfile.TemporaryDirectory(prefix="eegd-bench-") as tmp:
+        async with broker_for_bench(host, port) as (h, p):
+            counter = Counter(h, p, "eegd")
+            try:
+                result |= await lsl_ramp(clf, model, h, p, ramp, channels, rate, seconds, counter, Path(tmp))
+            finally:
+                counter.close()
     return result
 
 

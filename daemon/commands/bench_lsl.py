@@ -14,10 +14,11 @@ import multiprocessing
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from eegd.daemon.commands.bench import Counter, rss_mb
+from eegd.daemon.commands.bench import Counter, rss_mb, run_pipeline
 from eegd.daemon.service.config import parse
 from eegd.daemon.service.service import Service
 from eegd.eegstream.sources.simulator import simulate
@@ -169,11 +170,16 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
 
 
 async def lsl_ramp(clf: Classifier, model: str | None, host: str, port: int, ramp: list[int], channels: int,
-                   rate: float, seconds: float, counter: Counter) -> dict:
+                   rate: float, seconds: float, counter: Counter, folder: Path) -> dict:
+    """Each step over LSL, then the same streams as CSV files played in real time by the same daemon code."""
     best, levels = None, []
     for n in ramp:
         step = await run_lsl_step(clf, model, host, port, n, channels, rate, seconds, counter)
-        levels.append({**step.__dict__, "valid": step.valid, "ok": step.ok})
+        csv = await run_pipeline(clf, model, host, port, folder, n, seconds, 1.0, counter, channels, rate)
+        levels.append({**step.__dict__, "valid": step.valid, "ok": step.ok,
+                       "csv": {"latency_ms_p50": csv.latency_ms_p50, "latency_ms_p99": csv.latency_ms_p99,
+                               "windows_received": csv.windows_received, "windows_expected": csv.windows_expected,
+                               "cpu_percent": csv.cpu_percent, "ok": csv.ok}})
         log.info("LSL, %d streams of %d channels at %.2f Hz: p99 %.1f ms, %d/%d predictions, quality %s, "
                  "players late %.0f ms, ok=%s", n, channels, rate, step.latency_ms_p99, step.predictions_received,
                  step.predictions_expected, step.quality, 1000 * step.players_late_s_max, step.ok)
@@ -186,12 +192,15 @@ async def lsl_ramp(clf: Classifier, model: str | None, host: str, port: int, ram
 
 def format_lsl_table(r: dict) -> str:
     lines = [f"| LSL streams ({r['lsl_channels']} ch at {r['lsl_rate']:g} Hz) | predictions | p50 / p99 ms | "
-             "quality events | players late | CPU | RSS | ok |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "quality events | players late | CPU | RSS | ok | the same as CSV: p50 / p99 ms, CPU, ok |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in r["lsl_ramp"]:
-        events = sum(s["quality"].values())
+        events, c = sum(s["quality"].values()), s["csv"]
         lines.append(f"| {s['streams']} | {s['predictions_received']}/{s['predictions_expected']} | "
                      f"{s['latency_ms_p50']:.0f} / {s['latency_ms_p99']:.0f} | {events} | "
                      f"{1000 * s['players_late_s_max']:.0f} ms{'' if s['valid'] else ' (invalid)'} | "
-                     f"{s['cpu_percent']:.0f} % | {s['rss_mb']:.0f} MB | {'yes' if s['ok'] else 'no'} |")
+                     f"{s['cpu_percent']:.0f} % | {s['rss_mb']:.0f} MB | {'yes' if s['ok'] else 'no'} | "
+                     f"{c['latency_ms_p50']:.0f} / {c['latency_ms_p99']:.0f}, {c['cpu_percent']:.0f} %, "
+                     f"{'yes' if c['ok'] else 'no'} |")
     lines.append(f"max real-time LSL streams: {r['max_realtime_lsl_streams']}")
     return "\n".join(lines)
