@@ -110,22 +110,51 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
 
 
-def _serve_in_child(model: str | None, device: str, host: str, port: int, paths: list[str], speed: float,
-                    conn) -> None:  # noqa: ANN001 - a Pipe end
+def _serve_in_child(model: str | None, device: str, host: str, port: int, streams: list[dict],
+                    seconds: float | None, conn) -> None:  # noqa: ANN001 - a Pipe end
     """A daemon process of its own for one run, so each run's memory and CPU are its own (not what earlier,
-    smaller runs left in the allocator): serves the streams until they end, sends back its own figures."""
+    smaller runs left in the allocator): serves the `[[stream]]` tables until they end (or for `seconds`), then
+    sends back its own figures."""
     logging.basicConfig(level=logging.WARNING)
     clf = Classifier.from_path(model, device)
     cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
-                          "prediction_queue": 1_000_000},
-                 "stream": [{"source": "csv", "path": p, "speed": speed, "id": Path(p).stem} for p in paths]})
+                          "prediction_queue": 1_000_000}, "stream": streams})
     service = Service(cfg, clf)
+
+    async def serve() -> None:
+        if seconds is not None:
+            asyncio.get_running_loop().call_later(seconds, service.stop.set)
+        await service.run()
+
     cpu0, t0 = time.process_time(), time.monotonic()
-    asyncio.run(service.run())
+    asyncio.run(serve())
     wall = time.monotonic() - t0
     conn.send({"cpu_percent": 100 * (time.process_time() - cpu0) / wall, "rss_mb": rss_mb(),
                "dropped": service.publisher.dropped_predictions,
-               "overruns": sum(st.overruns for st in service.streams)})
+               "overruns": sum(st.overruns for st in service.streams),
+               "quality": {k: sum(st.quality_counts[k] for st in service.streams)
+                           for k in ("gaps", "time_reversals", "bad_windows", "lost_samples")}})
+
+
+def start_daemon(model: str | None, device: str, host: str, port: int, streams: list[dict],
+                 seconds: float | None = None) -> tuple[multiprocessing.Process, object]:
+    """`_serve_in_child` started in a spawned process; returns the process and its end of the pipe."""
+    ctx = multiprocessing.get_context("spawn")
+    conn, child_end = ctx.Pipe()
+    proc = ctx.Process(target=_serve_in_child, args=(model, device, host, port, streams, seconds, child_end))
+    proc.start()
+    return proc, conn
+
+
+async def daemon_figures(proc: multiprocessing.Process, conn) -> dict:  # noqa: ANN001 - a Pipe end
+    """The daemon process's own figures once it has served its streams (it must not die before)."""
+    while not conn.poll():
+        if not proc.is_alive():
+            raise RuntimeError(f"bench daemon process exited with code {proc.exitcode}")
+        await asyncio.sleep(0.2)
+    own = conn.recv()
+    proc.join(10)
+    return own
 
 
 async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int, folder: Path, streams: int,
@@ -135,11 +164,14 @@ async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int,
     model's rate, or (`channels`, `rate`) as the LSL bench's devices, with a timestamp column."""
     hop = 30
     n = int(seconds * clf.sample_rate)  # samples at the model's rate, what the windows are cut from
+    single = None  # the one single-channel signal every model-rate file holds, simulated once
     paths = []
     for i in range(streams):
         p = folder / (f"s{i}.csv" if rate is None else f"c{channels}-{rate:g}-{i}.csv")
         if not p.exists() and rate is None:
-            write_single_channel(p, np.round(simulate("normal", n, np.random.default_rng(2), clf.sample_rate), 1))
+            if single is None:
+                single = np.round(simulate("normal", n, np.random.default_rng(2), clf.sample_rate), 1)
+            write_single_channel(p, single)
         elif not p.exists():
             write_continuous_csv(p, [("normal", seconds)], seed=i, rate=rate,
                                  channels=tuple(f"E{c + 1}" for c in range(channels)))
@@ -147,16 +179,8 @@ async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int,
     per_stream = (n - clf.window) // hop + 1
     run = PipelineRun(streams, seconds, per_stream * streams)
     counter.reset()
-    ctx = multiprocessing.get_context("spawn")
-    conn, child_end = ctx.Pipe()
-    proc = ctx.Process(target=_serve_in_child, args=(model, str(clf.device), host, port, paths, speed, child_end))
-    proc.start()
-    while not conn.poll():
-        if not proc.is_alive():
-            raise RuntimeError(f"bench daemon process exited with code {proc.exitcode}")
-        await asyncio.sleep(0.2)
-    own = conn.recv()
-    proc.join(10)
+    own = await daemon_figures(*start_daemon(model, str(clf.device), host, port, [
+        {"source": "csv", "path": p, "speed": speed, "id": Path(p).stem} for p in paths]))
     run.cpu_percent, run.rss_mb, run.dropped, run.overruns = (own[k] for k in ("cpu_percent", "rss_mb", "dropped",
                                                                                   "overruns"))
     deadline = time.monotonic() + 10

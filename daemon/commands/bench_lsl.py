@@ -18,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eegd.daemon.commands.bench import Counter, rss_mb, run_pipeline
-from eegd.daemon.service.config import parse
-from eegd.daemon.service.service import Service
+from eegd.daemon.commands.bench import Counter, PipelineRun, daemon_figures, run_pipeline, start_daemon
 from eegd.eegstream.sources.simulator import simulate
 from eegd.models.inference import Classifier
 
@@ -73,46 +71,15 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
     time.sleep(1.0)  # the daemon notices the end after the measurement, not during it
 
 
-def _serve(model: str | None, device: str, host: str, port: int, source_ids: list[str], seconds: float,
-           conn) -> None:  # noqa: ANN001 - a Pipe end
-    """The daemon in a process of its own for one step: LSL streams for `seconds`, then its own figures."""
-    logging.basicConfig(level=logging.WARNING)
-    clf = Classifier.from_path(model, device)
-    cfg = parse({"mqtt": {"host": host, "port": port, "client_id": f"eegd-bench-{uuid.uuid4().hex[:6]}",
-                          "prediction_queue": 1_000_000},
-                 "stream": [{"source": "lsl", "source_id": s, "id": s} for s in source_ids]})
-    service = Service(cfg, clf)
-
-    async def run() -> None:
-        asyncio.get_running_loop().call_later(seconds, service.stop.set)
-        await service.run()
-
-    cpu0, t0 = time.process_time(), time.monotonic()
-    asyncio.run(run())
-    wall = time.monotonic() - t0
-    q = {k: sum(st.quality_counts[k] for st in service.streams)
-         for k in ("gaps", "time_reversals", "bad_windows", "lost_samples")}
-    conn.send({"cpu_percent": 100 * (time.process_time() - cpu0) / wall, "rss_mb": rss_mb(),
-               "dropped": service.publisher.dropped_predictions,
-               "overruns": sum(st.overruns for st in service.streams), "quality": q})
-
-
 @dataclass
-class LslStep:
-    streams: int
-    channels: int
-    rate: float
-    seconds: float
-    predictions_expected: int
-    predictions_received: int = 0
-    latency_ms_p50: float = 0.0
-    latency_ms_p99: float = 0.0
-    dropped: int = 0
-    overruns: int = 0
+class LslStep(PipelineRun):
+    """A pipeline run over LSL: the windows counted over a measured window after the warm-up, the players' own
+    lateness, and the daemon's quality counts (which must stay zero)."""
+
+    channels: int = 1
+    rate: float = 0.0
     quality: dict = field(default_factory=dict)
     players_late_s_max: float = 0.0
-    rss_mb: float = 0.0
-    cpu_percent: float = 0.0
 
     @property
     def valid(self) -> bool:
@@ -120,7 +87,7 @@ class LslStep:
 
     @property
     def ok(self) -> bool:
-        return (self.valid and self.predictions_received >= 0.98 * self.predictions_expected and self.dropped == 0
+        return (self.valid and self.windows_received >= 0.98 * self.windows_expected and self.dropped == 0
                 and self.overruns == 0 and self.latency_ms_p99 < 100.0 and not any(self.quality.values()))
 
 
@@ -140,24 +107,18 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
     for _, conn in players:
         if not conn.poll(60) or conn.recv() != "ready":
             raise RuntimeError("an LSL player process did not start")
-    conn, child = ctx.Pipe()
-    daemon = ctx.Process(target=_serve, args=(model, str(clf.device), host, port,
-                                              [f"{tag}-{i}" for i in range(streams)], warmup + seconds, child))
-    daemon.start()
+    daemon = start_daemon(model, str(clf.device), host, port,
+                          [{"source": "lsl", "source_id": f"{tag}-{i}", "id": f"{tag}-{i}"} for i in range(streams)],
+                          warmup + seconds)
     await asyncio.sleep(warmup)
     counter.reset()
     await asyncio.sleep(seconds)
     stats = counter.stats()
-    step = LslStep(streams, channels, rate, seconds, int(streams * seconds * clf.sample_rate / 30))
-    step.predictions_received = stats["count"]
+    step = LslStep(streams, seconds, int(streams * seconds * clf.sample_rate / 30), channels=channels, rate=rate)
+    step.windows_received, step.latencies = stats["count"], len(stats["lat"])
     lat = np.array(stats["lat"]) if stats["lat"] else np.full(1, np.inf)
     step.latency_ms_p50, step.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-    while not conn.poll():
-        if not daemon.is_alive():
-            raise RuntimeError(f"bench daemon process exited with code {daemon.exitcode}")
-        await asyncio.sleep(0.2)
-    own = conn.recv()
-    daemon.join(10)
+    own = await daemon_figures(*daemon)
     step.cpu_percent, step.rss_mb, step.dropped, step.overruns, step.quality = (
         own[k] for k in ("cpu_percent", "rss_mb", "dropped", "overruns", "quality"))
     lates = []
@@ -181,8 +142,8 @@ async def lsl_ramp(clf: Classifier, model: str | None, host: str, port: int, ram
                                "windows_received": csv.windows_received, "windows_expected": csv.windows_expected,
                                "cpu_percent": csv.cpu_percent, "ok": csv.ok}})
         log.info("LSL, %d streams of %d channels at %.2f Hz: p99 %.1f ms, %d/%d predictions, quality %s, "
-                 "players late %.0f ms, ok=%s", n, channels, rate, step.latency_ms_p99, step.predictions_received,
-                 step.predictions_expected, step.quality, 1000 * step.players_late_s_max, step.ok)
+                 "players late %.0f ms, ok=%s", n, channels, rate, step.latency_ms_p99, step.windows_received,
+                 step.windows_expected, step.quality, 1000 * step.players_late_s_max, step.ok)
         if not step.ok:
             break
         best = step
@@ -196,7 +157,7 @@ def format_lsl_table(r: dict) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in r["lsl_ramp"]:
         events, c = sum(s["quality"].values()), s["csv"]
-        lines.append(f"| {s['streams']} | {s['predictions_received']}/{s['predictions_expected']} | "
+        lines.append(f"| {s['streams']} | {s['windows_received']}/{s['windows_expected']} | "
                      f"{s['latency_ms_p50']:.0f} / {s['latency_ms_p99']:.0f} | {events} | "
                      f"{1000 * s['players_late_s_max']:.0f} ms{'' if s['valid'] else ' (invalid)'} | "
                      f"{s['cpu_percent']:.0f} % | {s['rss_mb']:.0f} MB | {'yes' if s['ok'] else 'no'} | "
