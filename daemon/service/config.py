@@ -13,7 +13,8 @@ from pathlib import Path
 
 from eegd.eegstream.band_filter import BandSettings
 from eegd.eegstream.quality import QualityLimits
-from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES
+from eegd.eegstream.sources.discovery import stream_id
+from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES, predicate
 
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
@@ -172,9 +173,10 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     if s.source == "lsl":
         if not (s.name or s.type or s.source_id):
             raise ConfigError(f"{key}: an lsl stream needs name, type or source_id")
-        for k in ("name", "type", "source_id"):
-            if "'" in (getattr(s, k) or ""):
-                raise ConfigError(f"{key}.{k}: cannot hold a single quote")
+        try:  # the resolve query the source will send, refused here with the key named
+            predicate(s.name, s.type, s.source_id)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
         if s.unit not in UNIT_CHOICES:
             raise ConfigError(f"{key}.unit: expected one of {', '.join(UNIT_CHOICES)}, got {s.unit!r}")
         if s.discover:
@@ -208,7 +210,7 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
         if not STREAM_ID.match(s.id):
             raise ConfigError(f"{key}.id: {s.id!r} may hold only letters, digits, '_' and '-'")
         return s
-    return dataclasses.replace(s, id=re.sub(r"[^A-Za-z0-9_-]", "_", default_id))
+    return dataclasses.replace(s, id=stream_id(default_id))
 
 
 def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:

@@ -96,6 +96,7 @@ class Service:
         self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
                                                                 tuple(s.id for s in configured))
         self._tasks: set[asyncio.Task] = set()  # streams started by discovery
+        self._found_by: dict[str, Discovery] = {}  # a discovered stream's id -> the discovery that found it
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
         self.stop = asyncio.Event()
@@ -335,17 +336,18 @@ class Service:
 
     async def discover(self, d: StreamConfig, tg: asyncio.TaskGroup) -> None:
         """Every outlet matching `d` becomes a stream of its own, as it appears; one task for the discovery."""
-        self._discovery = Discovery(d.name, d.type, forget_after_s=max(d.drop_after_s, 5.0))
-        log.info("discovery: every LSL outlet with %s becomes a stream", self._discovery.pred)
-        async for found in self._discovery.outlets():
-            if found.stream_id in {st.cfg.id for st in self.streams if st.active}:
-                log.error("discovery: stream id %r is a configured stream's; outlet %s@%s refused",
+        discovery = Discovery(d.name, d.type, forget_after_s=max(d.drop_after_s, 5.0))
+        log.info("discovery: every LSL outlet with %s becomes a stream", discovery.pred)
+        async for found in discovery.outlets():
+            if found.stream_id in self.active_ids():
+                log.error("discovery: stream id %r is another stream's; outlet %s@%s refused",
                           found.stream_id, found.source_id or found.name, found.hostname)
                 continue
             cfg = dataclasses.replace(d, id=found.stream_id, discover=False, source_id=found.source_id or None,
                                       name=None if found.source_id else found.name)
             st = StreamState(cfg, len(self.streams), AlertState.from_config(self.cfg.alerts), discovered=True)
             self.streams.append(st)
+            self._found_by[cfg.id] = discovery
             log.info("discovery: new stream %s (%s on %s)", cfg.id, found.source_id or found.name, found.hostname)
             self.publisher.set_streams(self.active_ids())
             task = tg.create_task(self.pump(st), name=f"stream-{cfg.id}")
@@ -361,7 +363,7 @@ class Service:
         for topic in (self.topics.alert(st.cfg.id), self.topics.quality(st.cfg.id)):
             self.publisher.submit(Outgoing(topic, None, 1, True), alert=True)
         self.publisher.set_streams(self.active_ids())
-        self._discovery.forget(st.cfg.id)
+        self._found_by.pop(st.cfg.id).forget(st.cfg.id)
         log.info("discovery: stream %s dropped", st.cfg.id)
 
     def _on_signal(self, sig: signal.Signals) -> None:

@@ -23,13 +23,15 @@ class Found:
 
 
 def stream_id(text: str) -> str:
+    """A stream id from any text: every character but letters, digits, `_` and `-` becomes `_`."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
 class Discovery:
-    """Yields each outlet once as it appears. Ids do not depend on the order outlets are found in: the same
-    source_id on two hosts gives `<source_id>-<hostname>` to the second; an id already taken by another outlet
-    is refused with one line. `forget(id)` lets a dropped stream's outlet be found again later."""
+    """Yields each outlet once as it appears, its id from its source_id (else name), so the same outlet gets the
+    same id on every run. Where two hosts share a source_id, the one found second gets `<source_id>-<hostname>`
+    (which one that is depends on the order they are found in); an outlet whose ids are both taken is refused
+    with one line. `forget(id)` lets a dropped stream's outlet be found again later."""
 
     def __init__(self, name: str | None, type_: str | None, poll_s: float = 1.0, forget_after_s: float = 30.0) -> None:
         self.pred = predicate(name, type_, None)
