@@ -71,7 +71,7 @@ class Resampler:
         i1 = np.minimum(i0 + 1, len(ys) - 1)
         w = (pos - i0)[:, None]
         out = ys[i0] * (1 - w) + ys[i1] * w
-        out[np.interp(pos, np.arange(len(ys)), bs) > 0.5 / len(self._bad_taps)] = np.nan
+        out[bs[i0] * (1 - w[:, 0]) + bs[i1] * w[:, 0] > 0.5 / len(self._bad_taps)] = np.nan  # the same weights
         out_t = ts[i0] * (1 - w[:, 0]) + ts[i1] * w[:, 0] - self.delay_s
         self._next = (pos[-1] + self.step - (len(ys) - 1)) if len(pos) else first - (len(ys) - 1)
         self._prev_bad = float(bs[-1])
