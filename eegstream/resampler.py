@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.signal import firwin, lfilter
 
@@ -35,6 +37,12 @@ class Resampler:
         self._next = 0.0
         self._bad_zi[:] = 0.0
         self._prev_bad = 0.0
+
+    def inputs_for(self, outputs: int) -> int:
+        """How many more input samples make `outputs` more output samples (> 0)."""
+        if self._prev_x is None:  # outputs at input positions 0, step, 2 step, ...
+            return math.ceil((outputs - 1) * self.step - 1e-9) + 1
+        return max(1, math.ceil(self._next + (outputs - 1) * self.step - 1e-9))
 
     def _fir(self, x: np.ndarray) -> np.ndarray:
         """The low-pass over a chunk (n, channels), all channels in one product, its state carried over."""

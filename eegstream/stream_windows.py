@@ -56,6 +56,14 @@ class StreamWindows:
         if self.band:
             self.band.reset()
 
+    def samples_wanted(self) -> int:
+        """Input samples still to come before the next window is complete (at least 1): a source may hold its
+        chunks until then, so each window costs one pass through this path rather than one per chunk."""
+        need = self.windower.next_start + self.windower.length - self.buffer.head  # at the model's rate
+        if need <= 0:
+            return 1
+        return self.resampler.inputs_for(need) if self.resampler else need
+
     def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False, lost: int = 0,
              reversal: bool = False) -> Windows:
         """Feed a chunk; `gap` when the source knows the signal broke before it (`lost` samples, or a `reversal`)."""

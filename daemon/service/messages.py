@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import orjson
 
 SCHEMA = 1
@@ -45,10 +44,6 @@ class Topics:
     @property
     def status(self) -> str:
         return f"{self.prefix}/status"
-
-
-def probs_dict(labels: tuple[str, ...], p: np.ndarray) -> dict[str, float]:
-    return {name: float(v) for name, v in zip(labels, p.tolist(), strict=True)}
 
 
 def status_payload(state: str, version: str = "", model: str = "", streams: tuple[str, ...] = ()) -> dict:

@@ -16,7 +16,7 @@ from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.config import Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.inference_engine import InferenceEngine
-from eegd.daemon.service.messages import Outgoing, Topics, probs_dict
+from eegd.daemon.service.messages import Outgoing, Topics
 from eegd.daemon.service.mqtt_publisher import MqttPublisher
 from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
@@ -119,7 +119,11 @@ class Service:
 
         try:
             sw = windows_for(await source.open())
-            async for chunk in source.chunks():
+
+            def wanted() -> int:  # the current buffers' (a new layout gets new ones)
+                return sw.samples_wanted() if sw else 1
+
+            async for chunk in source.chunks(want=wanted):
                 if chunk.layout is not None:  # the device came back with other channels or another rate
                     st.overruns += sw.buffer.overruns
                     sw = windows_for(chunk.layout)
@@ -262,6 +266,9 @@ class Service:
         p_list = stream_probs.tolist()
         p_seizure = probs[:, :, self._seizure].max(axis=1).tolist()  # the alarm's evidence: the surest channel
         streams = b.streams.tolist()
+        multi = probs.shape[1] > 1
+        if multi:  # every channel's label and probabilities as Python values once per batch, not per window
+            ch_probs, ch_labels = probs.tolist(), ch_label.tolist()
         for i in range(len(probs)):
             st = self.streams[streams[i]]
             label = labels[i]
@@ -270,11 +277,10 @@ class Service:
                 "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": t_start[i], "t_end": t_end[i],
                 "label": label, "probs": probs_i, "model": self.classifier.id,
             }
-            if probs.shape[1] > 1:
-                names = b.channels or st.channels
+            if multi:
                 payload["channels"] = {
-                    name: {"label": self.labels[ch_label[i, c]], "probs": probs_dict(self.labels, probs[i, c])}
-                    for c, name in enumerate(names)
+                    name: {"label": self.labels[k], "probs": dict(zip(self.labels, p, strict=True))}
+                    for name, k, p in zip(b.channels or st.channels, ch_labels[i], ch_probs[i], strict=True)
                 }
             st.seq += 1
             self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))

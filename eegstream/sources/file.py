@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,7 @@ class CsvBlockSource:
         self.samples, self.rate, self.speed, self.loop = samples, rate, speed, loop
         self.times = np.arange(samples.shape[1]) / rate
 
-    async def chunks(self) -> AsyncIterator[Chunk]:
+    async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         async for sl, ts in paced(self.times, self.rate, self.speed, self.loop):
             yield Chunk(timestamps=ts, samples=self.samples[:, sl], received=time.monotonic())
 
@@ -111,7 +111,7 @@ class CsvSource:
         self.info = StreamInfo(rate=rate, channels=tuple(names[c] for c in cols))
         return self.info
 
-    async def chunks(self) -> AsyncIterator[Chunk]:
+    async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         assert self._samples is not None and self._times is not None, "open() first"
         x = self._samples
         async for sl, ts in paced(self._times, self.info.rate, self.speed, self.loop):

@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 from pylsl.util import LostError
 
-from eegd.eegstream.sample_clock import SampleClock
+from eegd.eegstream.sample_clock import Placed, SampleClock
 from eegd.eegstream.sources.file import select_channels
 from eegd.eegstream.sources.liblsl import pylsl
 from eegd.eegstream.sources.lsl_metadata import FORMAT_NAMES, SAMPLE_DTYPES, channel_scales, predicate, read_channels
 from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, StreamInfo
 
 log = logging.getLogger(__name__)
+
+LATE_PUSH_S = 0.06  # a device pushes its newest samples within this (chunks every 20-50 ms): wake this much early
 
 
 class LslSource:
@@ -29,11 +31,12 @@ class LslSource:
     def __init__(self, name: str | None = None, type_: str | None = None, source_id: str | None = None,
                  channels: tuple[str, ...] | None = None, unit: str = "auto", gap_periods: float = 3.0,
                  poll_s: float = 0.02, max_backoff_s: float = 2.0, correction_every_s: float = 5.0,
-                 give_up_after_s: float | None = None) -> None:
+                 give_up_after_s: float | None = None, max_hold_s: float = 0.25) -> None:
         self.pred = predicate(name, type_, source_id)
         self.wanted, self.unit, self.gap_periods = channels, unit, gap_periods
         self._clock: SampleClock | None = None
         self.poll_s, self.max_backoff_s, self.correction_every_s = poll_s, max_backoff_s, correction_every_s
+        self.max_hold_s = max_hold_s  # the longest pulls are held together waiting for the samples wanted
         self._inlet: pylsl.StreamInlet | None = None
         self._buf: np.ndarray | None = None
         self._cols: list[int] = []
@@ -85,8 +88,24 @@ class LslSource:
         self.info = await self._connect()
         return self.info
 
-    async def chunks(self) -> AsyncIterator[Chunk]:
-        gap, layout = False, None
+    async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
+        """Chunks as pulled, or, with `want` (how many samples the consumer needs before it can do anything: its
+        next window), the pulls held together until that many are in (or `max_hold_s` passed), sleeping until
+        they can have arrived instead of polling all along: one pass downstream per window, not per chunk."""
+        held: list[Placed] = []
+        held_n, layout, received, held_since = 0, None, 0.0, 0.0
+        gap_next = False
+
+        def release() -> Chunk:
+            nonlocal held, held_n, layout
+            first = held[0]
+            ts = np.concatenate([p.timestamps for p in held]) if len(held) > 1 else first.timestamps
+            x = np.concatenate([p.samples for p in held]) if len(held) > 1 else first.samples
+            out = Chunk(timestamps=ts, samples=x, received=received, gap=first.gap, lost=first.lost,
+                        reversal=first.reversal, layout=layout)
+            held, held_n, layout = [], 0, None
+            return out
+
         while True:
             if self._inlet is None:
                 info = await self._connect()
@@ -95,27 +114,40 @@ class LslSource:
                                 self.pred, len(info.channels), info.rate, len(self.info.channels), self.info.rate)
                     self.info = layout = info
                 self.reconnects += 1
-                gap = True
-            assert self._buf is not None
+                gap_next = True
+            assert self._buf is not None and self._clock is not None
             try:
                 data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=len(self._buf), dest_obj=self._buf,
                                                   as_numpy=True)
             except LostError:
                 log.warning("lsl %s: stream lost, re-resolving", self.pred)
-                for placed in self._clock.flush() if self._clock else []:  # what was held back still counts
-                    yield Chunk(timestamps=placed.timestamps, samples=placed.samples, received=time.monotonic())
+                held += self._clock.flush()  # what was held back still counts
+                if held:
+                    received = time.monotonic()
+                    yield release()
                 await self._drop_inlet()
                 continue
             self._refresh_correction()
-            if len(ts) == 0:
-                await asyncio.sleep(self.poll_s)
-                continue
-            received = time.monotonic()
-            assert self._clock is not None
-            for placed in self._clock.push(np.asarray(ts) + self._correction, self._as_uv(data)):
-                yield Chunk(timestamps=placed.timestamps, samples=placed.samples, received=received,
-                            gap=gap or placed.gap, lost=placed.lost, reversal=placed.reversal, layout=layout)
-                gap, layout = False, None
+            now = time.monotonic()
+            if len(ts):
+                received = now
+                for placed in self._clock.push(np.asarray(ts) + self._correction, self._as_uv(data)):
+                    if gap_next:
+                        placed, gap_next = Placed(placed.timestamps, placed.samples, gap=True), False
+                    if placed.gap and held:  # a break starts a chunk of its own
+                        yield release()
+                    if not held:
+                        held_since = now
+                    held.append(placed)
+                    held_n += len(placed.samples)
+            need = want() if want else 1
+            if held and (held_n >= need or now - held_since >= self.max_hold_s):
+                yield release()
+                need = want() if want else 1
+            wait = self.poll_s
+            if want is not None:  # the wanted sample exists at the device no sooner than this
+                wait = max(wait, min((need - held_n) / self.info.rate - LATE_PUSH_S, self.max_hold_s))
+            await asyncio.sleep(wait)
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
         """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""

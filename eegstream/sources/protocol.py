@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,10 +40,12 @@ class SourceGone(SourceError):
 
 
 class Source(Protocol):
-    """A pluggable sample source: `open()` once, then iterate `chunks()`; a finite source's iterator ends."""
+    """A pluggable sample source: `open()` once, then iterate `chunks()`; a finite source's iterator ends.
+    `want`, when given, says how many samples the consumer needs before it can use them (its next window): a
+    source may hold what it pulled until then; a paced source ignores it."""
 
     async def open(self) -> StreamInfo: ...
 
-    def chunks(self) -> AsyncIterator[Chunk]: ...
+    def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]: ...
 
     async def close(self) -> None: ...

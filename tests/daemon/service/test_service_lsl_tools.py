@@ -27,8 +27,8 @@ class RecordingLslSource(LslSource):
 
     seen: list = []
 
-    async def chunks(self):
-        async for chunk in super().chunks():
+    async def chunks(self, want=None):
+        async for chunk in super().chunks(want):
             RecordingLslSource.seen.append(chunk)
             yield chunk
 
