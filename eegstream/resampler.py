@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from scipy.signal import firwin, lfilter
+
+
+FIR_BLOCK = 256  # input samples filtered per matrix product
+
+
+@functools.lru_cache(maxsize=16)
+def _fir_design(rate_in: float, rate_out: float, numtaps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The low-pass taps and, shared by every stream with these rates, the banded matrix that filters up to
+    FIR_BLOCK samples in one product: row i holds the reversed taps at columns i .. i + numtaps - 1."""
+    taps = firwin(numtaps, 0.45 * min(rate_in, rate_out), fs=rate_in)
+    band = np.zeros((FIR_BLOCK, FIR_BLOCK + numtaps - 1))
+    rows = np.arange(FIR_BLOCK)[:, None]
+    band[rows, rows + np.arange(numtaps)] = taps[::-1]
+    band.flags.writeable = False
+    return taps, band
 
 
 class Resampler:
@@ -19,8 +35,7 @@ class Resampler:
             raise ValueError("sample rates must be positive")
         self.rate_in, self.rate_out, self.channels = rate_in, rate_out, channels
         self.step = rate_in / rate_out  # input samples per output sample
-        cutoff = 0.45 * min(rate_in, rate_out)
-        self.taps = firwin(numtaps, cutoff, fs=rate_in)
+        self.taps, self._band = _fir_design(rate_in, rate_out, numtaps)
         self.delay_s = (numtaps - 1) / 2 / rate_in
         self._history: np.ndarray | None = None  # the last numtaps - 1 inputs of every channel (the FIR's state)
         self._bad_taps = np.ones(numtaps)
@@ -50,8 +65,11 @@ class Resampler:
             self._history = np.repeat(x[:1], len(self.taps) - 1, axis=0)
         ext = np.concatenate([self._history, x])
         self._history = ext[len(x):]
-        windows = np.lib.stride_tricks.sliding_window_view(ext, len(self.taps), axis=0)  # (n, channels, taps)
-        return windows @ self.taps[::-1]
+        k = len(self.taps) - 1
+        if len(x) <= FIR_BLOCK:
+            return self._band[: len(x), : len(x) + k] @ ext
+        return np.concatenate([self._band[: min(FIR_BLOCK, len(x) - a), : min(FIR_BLOCK, len(x) - a) + k]
+                               @ ext[a : a + FIR_BLOCK + k] for a in range(0, len(x), FIR_BLOCK)])
 
     def process(self, samples: np.ndarray, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chunk (n, channels) with timestamps in; resampled chunk and timestamps out (possibly empty)."""

@@ -50,8 +50,10 @@ class RingBuffer:
         ends = (starts + length - 1) % self.capacity
         if first + span <= self.capacity:  # no wrap-around: strided views, one copy
             hop = int(starts[1] - starts[0]) if len(starts) > 1 else 1
-            view = np.lib.stride_tricks.sliding_window_view(self.samples[first : first + span], length, axis=0)
-            w = view[::hop][: len(starts)].copy()  # a copy: the ring is overwritten later
+            row, col = self.samples.strides
+            w = np.lib.stride_tricks.as_strided(  # (n, channels, length) over the ring, read only
+                self.samples[first : first + span], (len(starts), self.channels, length), (hop * row, col, row),
+                writeable=False).copy()  # a copy: the ring is overwritten later
         else:
             idx = (starts[:, None] + np.arange(length)) % self.capacity
             w = self.samples[idx].transpose(0, 2, 1)

@@ -79,6 +79,7 @@ class StreamConfig:
     unit: str = "auto"  # auto: each channel's unit from the stream's metadata (µV when none); or uV | mV | V
     discover: bool = False  # every outlet matching name/type, now and later, becomes a stream of its own
     drop_after_s: float = 30.0  # discovery: a stream whose outlet is gone this long is dropped
+    hostname_in_id: bool = False  # discovery: stream id <source_id>-<hostname> (hosts that share source_ids)
     # csv
     path: str | None = None
     speed: float = 1.0
@@ -170,6 +171,8 @@ def _path(value: str, base_dir: Path) -> str:
 
 def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     key = f"stream[{i}]"
+    if s.hostname_in_id and not s.discover:
+        raise ConfigError(f"{key}.hostname_in_id: only for discover = true")
     if s.source == "lsl":
         if not (s.name or s.type or s.source_id):
             raise ConfigError(f"{key}: an lsl stream needs name, type or source_id")

@@ -342,7 +342,7 @@ class Service:
 
     async def discover(self, d: StreamConfig, tg: asyncio.TaskGroup) -> None:
         """Every outlet matching `d` becomes a stream of its own, as it appears; one task for the discovery."""
-        discovery = Discovery(d.name, d.type, forget_after_s=max(d.drop_after_s, 5.0))
+        discovery = Discovery(d.name, d.type, d.hostname_in_id, forget_after_s=max(d.drop_after_s, 5.0))
         log.info("discovery: every LSL outlet with %s becomes a stream", discovery.pred)
         async for found in discovery.outlets():
             if found.stream_id in self.active_ids():

@@ -28,14 +28,15 @@ def stream_id(text: str) -> str:
 
 
 class Discovery:
-    """Yields each outlet once as it appears, its id from its source_id (else name), so the same outlet gets the
-    same id on every run. Where two hosts share a source_id, the one found second gets `<source_id>-<hostname>`
-    (which one that is depends on the order they are found in); an outlet whose ids are both taken is refused
-    with one line. `forget(id)` lets a dropped stream's outlet be found again later."""
+    """Yields each outlet once as it appears, its id from the outlet alone — its source_id (else its name), with
+    `-<hostname>` added when `with_hostname` (for wards whose hosts share source_ids) — so the same outlet gets the
+    same id on every run, whatever order outlets are found in. An outlet whose id another outlet already has is
+    refused with one line, never renamed. `forget(id)` lets a dropped stream's outlet be found again later."""
 
-    def __init__(self, name: str | None, type_: str | None, poll_s: float = 1.0, forget_after_s: float = 30.0) -> None:
+    def __init__(self, name: str | None, type_: str | None, with_hostname: bool = False, poll_s: float = 1.0,
+                 forget_after_s: float = 30.0) -> None:
         self.pred = predicate(name, type_, None)
-        self.poll_s = poll_s
+        self.with_hostname, self.poll_s = with_hostname, poll_s
         self._resolver = pylsl.ContinuousResolver(pred=self.pred, forget_after=forget_after_s)
         self._owner: dict[str, str] = {}  # stream id -> "<source_id>@<hostname>"
         self._refused: set[str] = set()
@@ -54,16 +55,15 @@ class Discovery:
     def _name(self, source_id: str, name: str, hostname: str) -> Found | None:
         ident = source_id or name  # without a source_id an outlet is known by its name
         key = f"{ident}@{hostname}"
-        if key in self._owner.values():
+        sid = stream_id(f"{ident}-{hostname}" if self.with_hostname else ident)
+        owner = self._owner.get(sid)
+        if owner == key:
             return None
-        sid = stream_id(ident)
-        if sid in self._owner:  # another host uses the same source_id
-            sid = stream_id(f"{ident}-{hostname}")
-        if sid in self._owner:
+        if owner is not None:
             if key not in self._refused:
                 self._refused.add(key)
-                log.error("lsl discovery %s: outlet %s would take stream id %r, already another outlet's; "
-                          "refused", self.pred, key, sid)
+                log.error("lsl discovery %s: outlet %s refused: stream id %r is already %s's (where hosts share "
+                          "source_ids, set hostname_in_id = true)", self.pred, key, sid, owner)
             return None
         self._owner[sid] = key
         return Found(sid, source_id, name, hostname)

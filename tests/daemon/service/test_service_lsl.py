@@ -173,13 +173,17 @@ async def test_discovery_picks_up_outlets_now_and_later_and_drops_one_that_is_go
     assert [present.source_id] in statuses  # the status lists the streams left
 
 
-def test_discovered_ids_are_stable_and_a_taken_id_is_refused():
+def test_discovered_ids_come_from_the_outlet_alone_and_a_taken_id_is_refused():
     from eegd.eegstream.sources.discovery import Discovery
 
     d = Discovery(None, "EEG")
     assert d._name("amp-1", "Bed", "hostA").stream_id == "amp-1"
     assert d._name("amp-1", "Bed", "hostA") is None  # seen already
-    assert d._name("amp-1", "Bed", "hostB").stream_id == "amp-1-hostB"  # the same source_id on another host
+    assert d._name("amp-1", "Bed", "hostB") is None  # the same source_id on another host: refused, not renamed
     assert d._name("", "Bed 2", "hostA").stream_id == "Bed_2"  # no source_id: its name
-    assert d._name("amp-1-hostC", "X", "hostX").stream_id == "amp-1-hostC"
-    assert d._name("amp-1", "Bed", "hostC") is None  # both ids it could take are other outlets': refused
+    d.forget("amp-1")  # the first one dropped: the other host's outlet takes the id when seen again
+    assert d._name("amp-1", "Bed", "hostB").stream_id == "amp-1"
+    # with the hostname in every id, either order gives the same ids
+    for order in (("hostA", "hostB"), ("hostB", "hostA")):
+        h = Discovery(None, "EEG", with_hostname=True)
+        assert {h._name("amp-1", "Bed", host).stream_id for host in order} == {"amp-1-hostA", "amp-1-hostB"}
