@@ -150,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="build/crossval", help="folder for crossval.json and fold<i>.safetensors")
     _add_train_options(sp, devices)
     _add_event_options(sp)
+
+    sp = add("fusion", "channel_fusion:cmd_fusion",
+             "channel fusion and alarm settings on multi-channel sessions built from crossval's held-out folds")
+    sp.add_argument("--crossval", required=True, help="an `eegd crossval` --out folder (crossval.json, fold models)")
+    sp.add_argument("--data", required=True, help="the UCI-layout CSV that crossval was run on")
+    sp.add_argument("--sessions", type=int, default=20, help="sessions per fold and setting")
+    sp.add_argument("--slots", type=int, default=10, help="recordings per channel in a session")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--json", metavar="OUT.json", help="write every row here")
     return p
 
 

@@ -8,7 +8,6 @@ import math
 import numpy as np
 from scipy.signal import firwin, lfilter
 
-
 FIR_BLOCK = 256  # input samples filtered per matrix product
 
 

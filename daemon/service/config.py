@@ -59,6 +59,7 @@ class AlertsConfig:
     off_windows: int = 5  # consecutive normal windows that clear an alarm state
     seizure_average_windows: int = 32  # > 0: seizure alarm on the mean p(seizure) of this many windows; 0: label runs
     seizure_threshold: float = 0.3  # ... at or above this (cleared below half of it)
+    seizure_channels: int = 1  # multi-channel: on at least this many channels (0: the channel mean); channel_fusion
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,8 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
             raise ConfigError(f"alerts.{k}: must be >= 1")
     if cfg.alerts.seizure_average_windows < 0:
         raise ConfigError(f"alerts.seizure_average_windows: must be >= 0, got {cfg.alerts.seizure_average_windows}")
+    if cfg.alerts.seizure_channels < 0:
+        raise ConfigError(f"alerts.seizure_channels: must be >= 0, got {cfg.alerts.seizure_channels}")
     if not 0 < cfg.alerts.seizure_threshold <= 1:
         raise ConfigError(f"alerts.seizure_threshold: must be in (0, 1], got {cfg.alerts.seizure_threshold}")
     if cfg.scheduler.max_batch < 1:

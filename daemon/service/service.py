@@ -13,6 +13,7 @@ import numpy as np
 
 from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
+from eegd.daemon.service.channel_fusion import fuse_labels
 from eegd.daemon.service.config import Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.inference_engine import InferenceEngine
@@ -34,8 +35,7 @@ from eegd.models.inference import Classifier, pick_device
 log = logging.getLogger(__name__)
 
 BLOCK_MIN_STREAMS = 8  # from this many paced CSV streams alike, they play as one block (one task, 2-D buffers)
-# Severity order for a multi-channel stream: its label is the most severe of its channels' labels.
-SEVERITY = ("seizure", "tumor", "normal")
+SEVERITY = ("seizure", "tumor", "normal")  # for a multi-channel stream's label (channel_fusion)
 
 
 class Publisher(Protocol):
@@ -252,21 +252,14 @@ class Service:
         if len(probs) == 0:
             return
         ch_label = probs.argmax(axis=2)  # (n, ch)
-        if probs.shape[1] == 1:
-            stream_probs, stream_label = probs[:, 0], ch_label[:, 0]
-        else:  # the most severe channel label; probabilities of the channel most sure of that label
-            rows = np.arange(len(probs))
-            stream_label = ch_label[rows, self._severity[ch_label].argmin(axis=1)]
-            p_label = np.take_along_axis(probs, stream_label[:, None, None], axis=2)[..., 0]  # (n, ch)
-            pick = np.where(ch_label == stream_label[:, None], p_label, -1.0).argmax(axis=1)
-            stream_probs = probs[rows, pick]
+        stream_label, stream_probs = fuse_labels(probs, self._severity, self.cfg.alerts.seizure_channels)
         qos = self.cfg.mqtt.prediction_qos
         labels = [self.labels[k] for k in stream_label.tolist()]
         t_start, t_end = b.t_start.tolist(), b.t_end.tolist()
         p_list = stream_probs.tolist()
-        p_seizure = probs[:, :, self._seizure].max(axis=1).tolist()  # the alarm's evidence: the surest channel
-        streams = b.streams.tolist()
         multi = probs.shape[1] > 1
+        p_seizure = list(probs[:, :, self._seizure]) if multi else probs[:, 0, self._seizure].tolist()
+        streams = b.streams.tolist()
         if multi:  # every channel's label and probabilities as Python values once per batch, not per window
             ch_probs, ch_labels = probs.tolist(), ch_label.tolist()
         for i in range(len(probs)):
