@@ -39,7 +39,7 @@ SEVERITY = np.array([("seizure", "tumor", "normal").index(lbl) for lbl in LABELS
 HOP = 30
 CHANNELS = (1, 4, 8, 21)
 SEIZURE_CHANNELS = (1, 2, 4)  # channels a seizure is on
-RULES = [AlertsConfig(8, 5, n, th, k) for k in (0, 1, 2, 3) for n in (16, 32, 48) for th in (0.3, 0.5)]
+RULES = [AlertsConfig(8, 5, n, th, k) for k in (0, 1, 2, 3) for n in (32, 48) for th in (0.3, 0.5, 0.7)]
 
 
 @dataclass
@@ -138,7 +138,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    return max(0.0, float(centre - half)), min(1.0, float(centre + half))
 
 
 def study(folds: Sequence[FoldPredictions], sessions: int, slots: int, seed: int) -> dict:
