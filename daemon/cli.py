@@ -64,6 +64,8 @@ def _add_event_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--seizure-threshold", type=float, default=0.3,
                     help="... at or above this (with --seizure-average-windows 0: label runs instead)")
     sp.add_argument("--tune", action="store_true", help="with --events: score a grid of alert settings too")
+    sp.add_argument("--band-filter", choices=("on", "off"), default=None,
+                    help="with --events: the daemon's [filter] on or off (default: as the daemon's default)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,15 @@ def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
     return issues
 
 
+def flat_windows(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
+    """FLAT per window (n,) where a finite channel spans less than `flat_uv` peak to peak."""
+    if len(windows) == 0:
+        return np.zeros(0, dtype=np.uint8)
+    spread = windows.max(axis=2) - windows.min(axis=2)  # NaN where non-finite: not flat
+    with np.errstate(invalid="ignore"):
+        return np.where((spread < limits.flat_uv).any(axis=1), FLAT, 0).astype(np.uint8)
+
+
 class UnitCheck:
     """Flags a stream whose every channel spans less than 1 µV peak to peak for a minute of signal: EEG read in the
     wrong unit (volts as µV) rather than an electrode off, which leaves the other channels' signal."""

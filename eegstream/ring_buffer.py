@@ -68,6 +68,7 @@ class Windower:
             raise ValueError("window longer than the buffer")
         self.buffer, self.length, self.hop = buffer, length, hop
         self.next_start = 0
+        self.last_starts = np.empty(0, dtype=np.int64)  # the absolute starts of the windows the last take cut
 
     def restart(self) -> None:
         """Forget the partial window (after a gap): the next window starts at the next sample written."""
@@ -82,8 +83,9 @@ class Windower:
             self.next_start += -(-lost // self.hop) * self.hop
         last_start = buf.head - self.length
         if last_start < self.next_start:
-            empty = np.empty(0)
+            empty = self.last_starts = np.empty(0, dtype=np.int64)
             return np.empty((0, buf.channels, self.length), dtype=np.float32), empty, empty
         starts = np.arange(self.next_start, last_start + 1, self.hop)
         self.next_start = int(starts[-1]) + self.hop
+        self.last_starts = starts
         return buf.windows(starts, self.length)

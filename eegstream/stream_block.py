@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eegd.eegstream.band_filter import BandFilter
-from eegd.eegstream.quality import QualityLimits, window_issues
+from eegd.eegstream.quality import FLAT, QualityLimits, flat_windows, window_issues
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 
@@ -28,8 +28,9 @@ class StreamBlock:
 
     def __init__(self, n_streams: int, length: int, hop: int, limits: QualityLimits, capacity: int = 4096,
                  band: BandFilter | None = None) -> None:
-        self.band = band  # each stream a column of one filter
+        self.band = band  # each stream a column of one filter; `flat` is judged on the signal before it
         self.buffer = RingBuffer(capacity, n_streams)
+        self.unfiltered = RingBuffer(capacity, n_streams) if band is not None else None
         self.windower = Windower(self.buffer, length, hop)
         self.length, self.limits = length, limits
 
@@ -38,9 +39,16 @@ class StreamBlock:
         n = samples.shape[1]
         if n + self.length > self.buffer.capacity:
             raise ValueError(f"chunk of {n} samples too long for a block of capacity {self.buffer.capacity}")
-        x = samples.T if self.band is None else self.band.process(samples.T)
+        x = samples.T
+        if self.band is not None and self.unfiltered is not None:
+            self.unfiltered.write(x, timestamps)
+            x = self.band.process(x)
         self.buffer.write(x, timestamps)
         w, t_start, t_end = self.windower.take()  # (n_windows, n_streams, length)
         w = w.transpose(1, 0, 2)
         flags = window_issues(w.reshape(-1, 1, self.length), self.limits).reshape(w.shape[:2])
+        if self.unfiltered is not None and len(t_start):
+            raw = self.unfiltered.windows(self.windower.last_starts, self.length)[0].transpose(1, 0, 2)
+            flat = flat_windows(raw.reshape(-1, 1, self.length), self.limits).reshape(w.shape[:2])
+            flags = (flags & ~np.uint8(FLAT)) | flat
         return BlockWindows(w, t_start, t_end, flags)

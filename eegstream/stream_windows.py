@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from eegd.eegstream.band_filter import BandFilter, BandSettings
-from eegd.eegstream.quality import SUSPECT_UNIT, QualityLimits, UnitCheck, split_at_breaks, window_issues
+from eegd.eegstream.quality import (
+    FLAT,
+    SUSPECT_UNIT,
+    QualityLimits,
+    UnitCheck,
+    flat_windows,
+    split_at_breaks,
+    window_issues,
+)
 from eegd.eegstream.resampler import Resampler
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
@@ -42,9 +50,13 @@ class StreamWindows:
         if rate <= 0:
             raise ValueError("irregular sampling rate, cannot cut fixed-rate windows")
         self.rate, self.limits = rate, limits
-        self.band = BandFilter(band, rate, channels) if band is not None and band.enabled else None
         self.resampler = Resampler(rate, model_rate, channels) if needs_resampling(rate, model_rate) else None
+        # the band filter runs at the model's rate, after resampling; `flat` is judged on the signal before it
+        # (a band-pass rings for seconds after an electrode goes flat), every other check on what the model sees
+        self.band = (BandFilter(band, model_rate if self.resampler else rate, channels)
+                     if band is not None and band.enabled else None)
         self.buffer = RingBuffer(capacity, channels)
+        self.unfiltered = RingBuffer(capacity, channels) if self.band else None
         self.windower = Windower(self.buffer, window, hop)
         self.unit_check = UnitCheck()
         self._last_t: float | None = None
@@ -81,14 +93,22 @@ class StreamWindows:
             if a in cuts:
                 self._restart()
             x, t = samples[a:b], timestamps[a:b]
-            if self.band:
-                x = self.band.process(x)
             if self.resampler:
                 x, t = self.resampler.process(x, t)
+            if self.band and self.unfiltered:
+                self.unfiltered.write(x, t)
+                x = self.band.process(x)
             self.buffer.write(x, t)
-            parts.append(self.windower.take())
-        w, t0, t1 = (np.concatenate(z) if len(parts) > 1 else z[0] for z in zip(*parts, strict=True))
+            taken = self.windower.take()
+            if self.unfiltered and len(taken[0]):
+                taken += (self.unfiltered.windows(self.windower.last_starts, self.windower.length)[0],)
+            elif self.unfiltered:
+                taken += (taken[0],)
+            parts.append(taken)
+        w, t0, t1, *raw = (np.concatenate(z) if len(parts) > 1 else z[0] for z in zip(*parts, strict=True))
         flags = window_issues(w, self.limits)
+        if raw and len(w):
+            flags = (flags & ~np.uint8(FLAT)) | flat_windows(raw[0], self.limits)
         issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
         if suspect and len(flags):  # said with the windows it concerns, so the set of issues stays steady
             issues |= SUSPECT_UNIT

@@ -34,11 +34,14 @@ def score_events(args: argparse.Namespace, parts: list) -> dict:
     """--events for evaluate and crossval: play the held-out recordings through the pipeline, print the scores."""
     from eegd.daemon.commands.event_scoring import TUNE_GRID, evaluate_events, format_events
     from eegd.daemon.service.config import AlertsConfig
+    from eegd.eegstream.band_filter import BandSettings
 
     if not args.verbose:  # one line per alert change of every session would drown the report
         for name in ("eegd.daemon", "eegd.eegstream"):
             logging.getLogger(name).setLevel(logging.WARNING)
     alerts = AlertsConfig(args.on_windows, args.off_windows, args.seizure_average_windows, args.seizure_threshold)
-    events = evaluate_events(parts, args.session_recordings, args.events_seed, alerts, TUNE_GRID if args.tune else [])
+    band = BandSettings() if args.band_filter is None else BandSettings(enabled=args.band_filter == "on")
+    events = evaluate_events(parts, args.session_recordings, args.events_seed, alerts, TUNE_GRID if args.tune else [],
+                             band)
     print(format_events(events))
     return events

@@ -36,6 +36,7 @@ from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.config import AlertsConfig, parse
 from eegd.daemon.service.messages import Outgoing
 from eegd.daemon.service.service import Service
+from eegd.eegstream.band_filter import BandSettings
 from eegd.eegstream.formats.csv import Recording, label_runs, write_continuous, write_single_channel
 from eegd.eegstream.labels import LABELS
 from eegd.models.inference import Classifier
@@ -255,15 +256,15 @@ def held_out_tuning(sessions: Sequence[Session], fold_of: dict[str, int], grid: 
 
 
 async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
-                        alerts: AlertsConfig, hop: int = 30, prefix: str = "",
+                        alerts: AlertsConfig, hop: int = 30, prefix: str = "", band: BandSettings | None = None,
                         ) -> tuple[list[Session], dict[str, Capture]]:
     with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
         if recordings and all(r.sample_labels is not None for r in recordings):
             sessions, streams = recorded_sessions(recordings, Path(tmp), prefix)
         else:
             sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
-        cfg = parse({**streams, "window": {"hop": hop},
-                     "alerts": dataclasses.asdict(alerts)})
+        cfg = parse({**streams, "window": {"hop": hop}, "alerts": dataclasses.asdict(alerts),
+                     "filter": dataclasses.asdict(band or BandSettings())})
         sink = CollectingSink()
         service = Service(cfg, classifier, publisher=sink)
         log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
@@ -273,7 +274,8 @@ async def play_sessions(classifier: Classifier, recordings: Sequence[Recording],
 
 
 def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per_session: int = 10,
-                    seed: int = 0, alerts: AlertsConfig | None = None, tune: Sequence[AlertsConfig] = ()) -> dict:
+                    seed: int = 0, alerts: AlertsConfig | None = None, tune: Sequence[AlertsConfig] = (),
+                    band: BandSettings | None = None) -> dict:
     """The `events` block of `eegd evaluate --json` (`tune` adds a row per alert setting tried), over one or
     several (model, held-out recordings) pairs, e.g. the folds of a cross-validation, each
     played with its own model and scored together (streams named `fold<i>-session<k>` when more than one)."""
@@ -283,14 +285,15 @@ def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per
     fold_of: dict[str, int] = {}
     for i, (classifier, recordings) in enumerate(parts):
         prefix = f"fold{i + 1}-" if len(parts) > 1 else ""
-        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix))
+        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix, band=band))
         sessions += s
         captures.update(c)
         # folds for held-out tuning: each model's own, or with one model session k in fold k mod HELD_OUT_FOLDS
         fold_of |= {x.stream: i if len(parts) > 1 else k % HELD_OUT_FOLDS for k, x in enumerate(s)}
     live = {k: seizure_intervals(cap.alerts, cap.end) for k, cap in captures.items()}  # what the daemon published
     result = score(sessions, live)
-    result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed)
+    result.update(dataclasses.asdict(alerts), per_session=per_session, seed=seed,
+                  band_filter=(band or BandSettings()).enabled)
     if len(parts) > 1:
         result["models"] = [c.id for c, _ in parts]
     if tune:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from eegd.eegstream.quality import FLAT, NONFINITE, QualityLimits
 from eegd.eegstream.stream_windows import StreamWindows
@@ -91,3 +92,23 @@ def test_the_band_filter_is_opt_in_and_takes_mains_hum_out_of_the_windows():
     plain = StreamWindows(rate, 1, rate, 120, 30, QualityLimits()).push(x, t).windows
     hum_free = StreamWindows(rate, 1, rate, 120, 30, QualityLimits(), BandSettings(enabled=True)).push(x, t).windows
     assert np.abs(plain[-1]).max() > 200 and np.abs(hum_free[-1]).max() < 25  # the 10 Hz EEG is what is left
+
+
+@pytest.mark.parametrize("rate", [256.0, 173.61])
+def test_with_the_band_filter_an_electrode_going_flat_is_flat_at_once(rate):
+    from eegd.eegstream.band_filter import BandSettings
+
+    t = np.arange(int(30 * rate)) / rate
+    x = np.stack([40 * np.sin(2 * np.pi * 7 * t), 40 * np.sin(2 * np.pi * 11 * t)], axis=1).astype(np.float32)
+    x[t >= 10, 1] = 350.0  # the electrode comes off: a flat line at its offset (ringing once band-passed)
+    sw = StreamWindows(rate, 2, 173.61, 120, 30, QualityLimits(), BandSettings(enabled=True))
+    t_first_bad = []
+    for a in range(0, len(t), 64):  # as chunks arrive
+        out = sw.push(x[a : a + 64], t[a : a + 64])
+        if out.bad_windows and not t_first_bad:
+            t_first_bad.append(t[min(a + 63, len(t) - 1)])
+        if t[a] > 12:
+            assert out.bad_windows == 0 or out.issues == FLAT
+            assert len(out.windows) == 0  # every window after the flat start is left out as flat
+    assert 10 < t_first_bad[0] < 10 + 1.2  # within a window (0.69 s) and a chunk of going flat
+
