@@ -75,30 +75,32 @@ class Resampler:
         if len(samples) == 0:
             return samples, timestamps
         x = samples.astype(np.float64)
-        finite = np.isfinite(x).all(axis=1)
         # Non-finite input must not poison the filter state: it is filtered as 0, and every output sample the
         # filter could have mixed it into (the next `numtaps` inputs) comes out as NaN, for the checks downstream.
-        if finite.all() and not self._bad_zi.any():  # the common case: nothing non-finite within reach
-            bad = np.zeros(len(x))
-        else:
+        clean = math.isfinite(float(x.sum())) and self._prev_bad == 0.0 and not self._bad_zi.any()
+        if not clean:  # something non-finite is within the filter's reach
+            finite = np.isfinite(x).all(axis=1)
             bad, self._bad_zi = lfilter(self._bad_taps, 1.0, (~finite).astype(np.float64), zi=self._bad_zi)
             x[~finite] = 0.0
         y = self._fir(x)
         if self._prev_x is None:
-            ys, ts, bs, first = y, timestamps, bad, 0.0
+            ys, ts, first = y, timestamps, 0.0
+            bs = None if clean else bad
         else:
             ys = np.concatenate([self._prev_x[None], y])
             ts = np.concatenate([[self._prev_t], timestamps])
-            bs = np.concatenate([[self._prev_bad], bad])
+            bs = None if clean else np.concatenate([[self._prev_bad], bad])
             first = self._next
         pos = np.arange(first, len(ys) - 1 + 1e-9, self.step)
         i0 = np.minimum(pos.astype(np.int64), len(ys) - 1)  # linear interpolation, every channel at once
         i1 = np.minimum(i0 + 1, len(ys) - 1)
-        w = (pos - i0)[:, None]
-        out = ys[i0] * (1 - w) + ys[i1] * w
-        out[bs[i0] * (1 - w[:, 0]) + bs[i1] * w[:, 0] > 0.5 / len(self._bad_taps)] = np.nan  # the same weights
-        out_t = ts[i0] * (1 - w[:, 0]) + ts[i1] * w[:, 0] - self.delay_s
+        w = pos - i0
+        a = ys[i0]
+        out = a + (ys[i1] - a) * w[:, None]
+        if bs is not None:  # the same weights for the non-finite mask
+            out[bs[i0] * (1 - w) + bs[i1] * w > 0.5 / len(self._bad_taps)] = np.nan
+        out_t = ts[i0] * (1 - w) + ts[i1] * w - self.delay_s
         self._next = (pos[-1] + self.step - (len(ys) - 1)) if len(pos) else first - (len(ys) - 1)
-        self._prev_bad = float(bs[-1])
+        self._prev_bad = 0.0 if bs is None else float(bs[-1])
         self._prev_x, self._prev_t = ys[-1], float(ts[-1])
         return out.astype(np.float32), out_t

@@ -19,7 +19,6 @@ from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, Stre
 
 log = logging.getLogger(__name__)
 
-LATE_PUSH_S = 0.06  # a device pushes its newest samples within this (chunks every 20-50 ms): wake this much early
 
 
 class LslSource:
@@ -91,9 +90,11 @@ class LslSource:
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         """Chunks as pulled, or, with `want` (how many samples the consumer needs before it can do anything: its
         next window), the pulls held together until that many are in (or `max_hold_s` passed), sleeping until
-        they can have arrived instead of polling all along: one pass downstream per window, not per chunk."""
+        the device can have sampled them (by the stream's own clock) instead of polling all along: one pass
+        downstream per window, not per chunk, and a pull or two per window."""
         held: list[Placed] = []
         held_n, layout, received, held_since = 0, None, 0.0, 0.0
+        newest: float | None = None  # the time of the newest sample pulled
         gap_next = False
 
         def release() -> Chunk:
@@ -140,13 +141,15 @@ class LslSource:
                         held_since = now
                     held.append(placed)
                     held_n += len(placed.samples)
+                    newest = float(placed.timestamps[-1])  # on the local LSL clock (corrected)
             need = want() if want else 1
             if held and (held_n >= need or now - held_since >= self.max_hold_s):
                 yield release()
                 need = want() if want else 1
             wait = self.poll_s
-            if want is not None:  # the wanted sample exists at the device no sooner than this
-                wait = max(wait, min((need - held_n) / self.info.rate - LATE_PUSH_S, self.max_hold_s))
+            if want is not None and newest is not None:  # the wanted sample exists at the device no sooner than this
+                due = newest + (need - held_n) / self.info.rate - pylsl.local_clock()
+                wait = max(wait, min(due, self.max_hold_s))
             await asyncio.sleep(wait)
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
