@@ -7,6 +7,7 @@ sample is filtered as the last finite value (so it cannot poison the state) and 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,35 @@ class BandSettings:
         if self.notch_hz < 0 or not 1 <= self.order <= 8:
             return "notch_hz must be >= 0 and order 1..8"
         return None
+
+
+BLOCK = 128  # samples filtered per set of matrix products
+
+
+@functools.lru_cache(maxsize=8)
+def _block_form(sos_bytes: bytes, sections: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cascade as matrices over blocks of up to BLOCK samples, in scipy's own state layout (sections x 2),
+    derived from one-step runs of sosfilt itself: for a block x of n samples and state s,
+    y = H[:n, :n] x + O[:n] s and s' = P[n] s + K[:, BLOCK - n:] x. Shared by every stream of one rate."""
+    sos = np.frombuffer(sos_bytes).reshape(sections, 6).copy()
+    dim = 2 * sections
+    unit = np.eye(dim).reshape(dim, sections, 2)
+    d, b = (np.asarray(v).ravel() for v in sosfilt(sos, [1.0], zi=np.zeros((sections, 2))))
+    c = np.array([sosfilt(sos, [0.0], zi=u)[0][0] for u in unit])
+    a = np.stack([sosfilt(sos, [0.0], zi=u)[1].ravel() for u in unit], axis=1)
+    powers = [np.eye(dim)]
+    for _ in range(BLOCK):
+        powers.append(a @ powers[-1])
+    p = np.stack(powers)  # p[n] = a^n
+    h = np.concatenate([d, [c @ p[k - 1] @ b for k in range(1, BLOCK)]])
+    rows = np.arange(BLOCK)
+    lower = rows[:, None] - rows[None, :]
+    big_h = np.where(lower >= 0, h[np.clip(lower, 0, None)], 0.0)
+    obs = np.stack([c @ p[i] for i in range(BLOCK)])  # (BLOCK, dim)
+    k = np.stack([p[BLOCK - 1 - j] @ b for j in range(BLOCK)], axis=1)  # (dim, BLOCK)
+    for m in (big_h, obs, p, k):
+        m.flags.writeable = False
+    return big_h, obs, p, k
 
 
 class BandFilter:
@@ -62,8 +92,15 @@ class BandFilter:
                 np.maximum.accumulate(idx, out=idx)
                 col[:] = np.where(idx >= 0, col[np.maximum(idx, 0)], last[c])
         if self._zi is None:  # as if the first sample had always been there: no start-up transient
-            self._zi = sosfilt_zi(self.sos)[:, :, None] * x[0][None, None, :]
-        y, self._zi = sosfilt(self.sos, x, axis=0, zi=self._zi)
+            self._zi = (sosfilt_zi(self.sos)[:, :, None] * x[0][None, None, :]).reshape(-1, self.channels)
+        big_h, obs, p, k = _block_form(self.sos.tobytes(), len(self.sos))
+        parts = []
+        for a in range(0, len(x), BLOCK):
+            xb = x[a : a + BLOCK]
+            n = len(xb)
+            parts.append(big_h[:n, :n] @ xb + obs[:n] @ self._zi)
+            self._zi = p[n] @ self._zi + k[:, BLOCK - n :] @ xb
+        y = parts[0] if len(parts) == 1 else np.concatenate(parts)
         self._last = x[-1].copy()
         if bad.any():
             y[bad] = np.nan
