@@ -76,6 +76,21 @@ class StreamWindows:
             return 1
         return self.resampler.inputs_for(need) if self.resampler else need
 
+    def _piece(self, x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """An unbroken piece through resampler, band filter and ring buffer: the windows it completed, their
+        times, and the same windows before the band filter (None without it)."""
+        if self.resampler:
+            x, t = self.resampler.process(x, t)
+        if self.band and self.unfiltered:
+            self.unfiltered.write(x, t)
+            x = self.band.process(x)
+        self.buffer.write(x, t)
+        w, t0, t1 = self.windower.take()
+        if self.unfiltered is None:
+            return w, t0, t1, None
+        raw = self.unfiltered.windows(self.windower.last_starts, self.windower.length)[0] if len(w) else w
+        return w, t0, t1, raw
+
     def push(self, samples: np.ndarray, timestamps: np.ndarray, gap: bool = False, lost: int = 0,
              reversal: bool = False) -> Windows:
         """Feed a chunk; `gap` when the source knows the signal broke before it (`lost` samples, or a `reversal`)."""
@@ -87,28 +102,20 @@ class StreamWindows:
         gaps += int(gap and not reversal)
         reversals += int(gap and reversal)
         self._last_t = float(timestamps[-1])
-        parts = []
-        bounds = sorted({0, *cuts, len(timestamps)})
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            if a in cuts:
-                self._restart()
-            x, t = samples[a:b], timestamps[a:b]
-            if self.resampler:
-                x, t = self.resampler.process(x, t)
-            if self.band and self.unfiltered:
-                self.unfiltered.write(x, t)
-                x = self.band.process(x)
-            self.buffer.write(x, t)
-            taken = self.windower.take()
-            if self.unfiltered and len(taken[0]):
-                taken += (self.unfiltered.windows(self.windower.last_starts, self.windower.length)[0],)
-            elif self.unfiltered:
-                taken += (taken[0],)
-            parts.append(taken)
-        w, t0, t1, *raw = (np.concatenate(z) if len(parts) > 1 else z[0] for z in zip(*parts, strict=True))
+        if not cuts:  # the common case: one unbroken piece
+            w, t0, t1, raw = self._piece(samples, timestamps)
+        else:
+            pieces = []
+            for a, b in zip([0, *cuts], [*cuts, len(timestamps)], strict=True):
+                if a in cuts:
+                    self._restart()
+                if b > a:
+                    pieces.append(self._piece(samples[a:b], timestamps[a:b]))
+            w, t0, t1 = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+            raw = np.concatenate([p[3] for p in pieces]) if self.unfiltered else None
         flags = window_issues(w, self.limits)
-        if raw and len(w):
-            flags = (flags & ~np.uint8(FLAT)) | flat_windows(raw[0], self.limits)
+        if raw is not None and len(w):
+            flags = (flags & ~np.uint8(FLAT)) | flat_windows(raw, self.limits)
         issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
         if suspect and len(flags):  # said with the windows it concerns, so the set of issues stays steady
             issues |= SUSPECT_UNIT
