@@ -4,12 +4,13 @@ converted once to float32 µV, clock correction, re-resolve."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
-from pylsl.util import LostError
+from pylsl.util import LostError, handle_error
 
 from eegd.eegstream.sample_clock import Placed, SampleClock
 from eegd.eegstream.sources.file import select_channels
@@ -75,6 +76,13 @@ class LslSource:
             log.info("lsl %s: %s", self.pred, note)
         self._scales = None if (scales == 1).all() else scales
         self._buf = np.empty((1024, info.channel_count()), dtype=SAMPLE_DTYPES[fmt])
+        self._ts = np.empty(len(self._buf), dtype=np.float64)
+        self._errcode = ctypes.c_int()
+        # liblsl's chunk pull called directly into the preallocated arrays: pylsl's wrapper makes new buffers and
+        # ctypes arguments on every call (7 us a pull here instead of 35-50 with data, 1.5 instead of 17 without)
+        self._pull_args = (inlet.obj, ctypes.c_void_p(self._buf.ctypes.data), ctypes.c_void_p(self._ts.ctypes.data),
+                           ctypes.c_size_t(self._buf.size), ctypes.c_size_t(len(self._buf)), ctypes.c_double(0.0),
+                           ctypes.byref(self._errcode))
         self._correction = await asyncio.to_thread(inlet.time_correction, 5.0)
         self._corrected_at = time.monotonic()
         self._inlet = inlet
@@ -118,8 +126,7 @@ class LslSource:
                 gap_next = True
             assert self._buf is not None and self._clock is not None
             try:
-                data, ts = self._inlet.pull_chunk(timeout=0.0, max_samples=len(self._buf), dest_obj=self._buf,
-                                                  as_numpy=True)
+                n = self._pull()
             except LostError:
                 log.warning("lsl %s: stream lost, re-resolving", self.pred)
                 held += self._clock.flush()  # what was held back still counts
@@ -130,9 +137,9 @@ class LslSource:
                 continue
             self._refresh_correction()
             now = time.monotonic()
-            if len(ts):
+            if n:
                 received = now
-                for placed in self._clock.push(np.asarray(ts) + self._correction, self._as_uv(data)):
+                for placed in self._clock.push(self._ts[:n] + self._correction, self._as_uv(self._buf[:n])):
                     if gap_next:
                         placed, gap_next = Placed(placed.timestamps, placed.samples, gap=True), False
                     if placed.gap and held:  # a break starts a chunk of its own
@@ -151,6 +158,13 @@ class LslSource:
                 due = newest + (need - held_n) / self.info.rate - pylsl.local_clock()
                 wait = max(wait, min(due, self.max_hold_s))
             await asyncio.sleep(wait)
+
+    def _pull(self) -> int:
+        """What the inlet holds, up to the buffer's size, into `_buf`/`_ts` without waiting: the sample count."""
+        assert self._inlet is not None
+        values = self._inlet.do_pull_chunk(*self._pull_args)
+        handle_error(self._errcode)  # LostError when the outlet is gone
+        return values // self._buf.shape[1]
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
         """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""
