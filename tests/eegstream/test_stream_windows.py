@@ -80,7 +80,7 @@ def test_a_volts_stream_read_as_microvolts_is_a_suspect_unit_after_a_minute_an_e
     assert _push_seconds(off, one_off, rate)[-1] == ["flat"]
 
 
-def test_the_band_filter_is_opt_in_and_takes_mains_hum_out_of_the_windows():
+def test_the_band_filter_is_on_by_default_and_takes_mains_hum_out_of_the_windows():
     from eegd.eegstream.band_filter import BandSettings
     from eegd.eegstream.quality import QualityLimits
     from eegd.eegstream.stream_windows import StreamWindows
@@ -88,9 +88,8 @@ def test_the_band_filter_is_opt_in_and_takes_mains_hum_out_of_the_windows():
     rate = 173.61
     t = np.arange(int(20 * rate)) / rate
     x = (20 * np.sin(2 * np.pi * 10 * t) + 200 * np.sin(2 * np.pi * 50 * t))[:, None].astype(np.float32)
-    assert not BandSettings().enabled
-    plain = StreamWindows(rate, 1, rate, 120, 30, QualityLimits()).push(x, t).windows
-    hum_free = StreamWindows(rate, 1, rate, 120, 30, QualityLimits(), BandSettings(enabled=True)).push(x, t).windows
+    plain = StreamWindows(rate, 1, rate, 120, 30, QualityLimits(), BandSettings(enabled=False)).push(x, t).windows
+    hum_free = StreamWindows(rate, 1, rate, 120, 30, QualityLimits(), BandSettings()).push(x, t).windows
     assert np.abs(plain[-1]).max() > 200 and np.abs(hum_free[-1]).max() < 25  # the 10 Hz EEG is what is left
 
 

@@ -22,7 +22,8 @@ async def test_many_paced_csv_streams_play_as_one_block_with_the_same_results(mo
     flat[300:700] = 0.0  # electrode off in one stream of the block
     paths.append(write(tmp_path / "bflat.csv", flat))
     paths.append(write(tmp_path / "other.csv", simulate("normal", n + 50, rng)))  # another length: plays alone
-    cfg = make_config(mosquitto, [{"source": "csv", "path": str(p), "speed": 20} for p in paths], tmp_path)
+    cfg = make_config(mosquitto, [{"source": "csv", "path": str(p), "speed": 20} for p in paths], tmp_path,
+                      filter={"enabled": False})  # the model's input as offline
     async with running(cfg, classifier) as (svc, task):
         blocks, singles = svc.plan_blocks()
         assert len(blocks) == 1 and len(blocks[0]) == 11 and not singles
