@@ -251,7 +251,6 @@ class Service:
             self.streams[i].alert.reset_run()
         if len(probs) == 0:
             return
-        ch_label = probs.argmax(axis=2)  # (n, ch)
         stream_label, stream_probs = fuse_labels(probs, self._severity, self.cfg.alerts.seizure_channels)
         qos = self.cfg.mqtt.prediction_qos
         labels = [self.labels[k] for k in stream_label.tolist()]
@@ -261,7 +260,7 @@ class Service:
         p_seizure = list(probs[:, :, self._seizure]) if multi else probs[:, 0, self._seizure].tolist()
         streams = b.streams.tolist()
         if multi:  # every channel's label and probabilities as Python values once per batch, not per window
-            ch_probs, ch_labels = probs.tolist(), ch_label.tolist()
+            ch_probs, ch_labels = probs.tolist(), probs.argmax(axis=2).tolist()
         for i in range(len(probs)):
             st = self.streams[streams[i]]
             label = labels[i]

@@ -21,7 +21,6 @@ from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, Stre
 log = logging.getLogger(__name__)
 
 
-
 class LslSource:
     """Pulls chunks into a preallocated array without blocking the event loop. Sample times come from an honest
     clock (`SampleClock`: the sample count anchored to the stamps), so jitter is no event and a stall is a gap with
