@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 FAST_CHUNK = 2048  # samples per chunk at speed 0
 PACED_CHUNK_S = 0.04  # wall seconds per chunk when paced
+PACED_MAX_S = 0.25  # the longest chunk a paced source holds back for a consumer that wants more
 
 
 def concatenate(recordings: list[Recording]) -> tuple[np.ndarray, np.ndarray, float, tuple[str, ...]]:
@@ -44,25 +45,31 @@ def select_channels(available: tuple[str, ...], wanted: tuple[str, ...] | None, 
     return [available.index(c) for c in wanted]
 
 
-async def paced(t: np.ndarray, rate: float, speed: float, loop: bool) -> AsyncIterator[tuple[slice, np.ndarray]]:
+async def paced(t: np.ndarray, rate: float, speed: float, loop: bool, want: Callable[[], int] | None = None,
+                ) -> AsyncIterator[tuple[slice, np.ndarray]]:
     """Slices of a recording with timestamps `t` and their timestamps, released on time: `speed` x real time
     (0: as fast as possible, yielding to the event loop between chunks); `loop` starts again with the clock
-    going on."""
+    going on. Paced with `want`, each slice is the samples the consumer wants next (at most PACED_MAX_S of them),
+    released when its last sample is due: one pass downstream per window."""
     n = len(t)
     span = (t[-1] - t[0]) + 1.0 / rate  # one pass of the file on its own clock
     step = FAST_CHUNK if speed <= 0 else max(1, int(round(rate * speed * PACED_CHUNK_S)))
+    most = max(1, int(rate * PACED_MAX_S))
     offset = 0.0
     wall0 = time.monotonic()
     while True:
-        for i in range(0, n, step):
-            ts = t[i : i + step] + offset
+        i = 0
+        while i < n:
+            j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
+            ts = t[i:j] + offset
             if speed > 0:
                 delay = wall0 + (ts[-1] - t[0]) / speed - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             else:
                 await asyncio.sleep(0)
-            yield slice(i, min(i + step, n)), ts
+            yield slice(i, j), ts
+            i = j
         if not loop:
             return
         offset += span
@@ -114,7 +121,7 @@ class CsvSource:
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         assert self._samples is not None and self._times is not None, "open() first"
         x = self._samples
-        async for sl, ts in paced(self._times, self.info.rate, self.speed, self.loop):
+        async for sl, ts in paced(self._times, self.info.rate, self.speed, self.loop, want):
             yield Chunk(timestamps=ts, samples=x[sl], received=time.monotonic())
             if self._late_error is not None and sl.stop >= len(x):
                 raise SourceError(f"{self._late_error} (the {len(x)} samples before it were played)")
