@@ -61,7 +61,7 @@ def _add_event_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--off-windows", type=int, default=5)
     sp.add_argument("--seizure-average-windows", type=int, default=32,
                     help="seizure alarm on the mean seizure probability of this many windows (as [alerts])")
-    sp.add_argument("--seizure-threshold", type=float, default=0.3,
+    sp.add_argument("--seizure-threshold", type=float, default=0.7,
                     help="... at or above this (with --seizure-average-windows 0: label runs instead)")
     sp.add_argument("--tune", action="store_true", help="with --events: score a grid of alert settings too")
     sp.add_argument("--band-filter", choices=("on", "off"), default=None,

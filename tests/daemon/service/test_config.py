@@ -20,7 +20,8 @@ def test_defaults_and_stream_id_from_file_stem(tmp_path, rec):
     cfg = load(write(tmp_path, '[[stream]]\nsource = "csv"\npath = "bed 1.csv"\n'))
     assert cfg.mqtt.port == 1883 and cfg.mqtt.topic_prefix == "eegd" and cfg.mqtt.client_id.startswith("eegd-")
     assert cfg.window.hop == 30 and cfg.alerts.on_windows == 8 and cfg.alerts.off_windows == 5
-    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.3  # the contract's
+    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.7  # channel fusion study
+    assert cfg.alerts.seizure_channels == 1
     (s,) = cfg.stream
     assert s.id == "bed_1" and s.path == str(rec) and s.speed == 1.0 and s.loop is False
 
@@ -64,4 +65,4 @@ def test_shipped_example_config_is_valid():
 
     cfg = load(Path(__file__).resolve().parents[3] / "systemd" / "eegd.toml.example")
     assert cfg.alerts.on_windows == 8 and cfg.stream[0].id == "bed1"
-    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.3
+    assert cfg.alerts.seizure_average_windows == 32 and cfg.alerts.seizure_threshold == 0.7

@@ -58,9 +58,10 @@ async def test_published_probabilities_equal_the_offline_model(mosquitto, subscr
     assert published.shape == offline.shape
     np.testing.assert_allclose(published, offline, atol=1e-5)
     # and the alert state the daemon published is what the hysteresis gives on the offline labels
-    state, expected = AlertState(3, 5), []
+    state, expected = AlertState.from_config(cfg.alerts), []
+    seizure = classifier.labels.index("seizure")
     for i, k in enumerate(offline.argmax(1)):
-        change = state.update(classifier.labels[k], preds[i]["t_start"])
+        change = state.update(classifier.labels[k], preds[i]["t_start"], float(offline[i, seizure]))
         if change:
             expected.append((change.state, change.since))
     assert [(a["state"], a["since"]) for a in subscriber.on("eegd/parity/alert")] == expected
