@@ -32,8 +32,9 @@ def warmup_s(streams: int) -> float:
 
 
 def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds: float, seed: int,
-          conn) -> None:  # noqa: ANN001 - a Pipe end
-    """A player process: `count` outlets pushing as bedside devices do, for `seconds`; reports its lateness."""
+          conn, measure_from_s: float = 0.0) -> None:  # noqa: ANN001 - a Pipe end
+    """A player process: `count` outlets pushing as bedside devices do, for `seconds`; reports how late it fell
+    behind its own schedule from `measure_from_s` on (the measured window; the daemon's start-up comes before)."""
     from eegd.eegstream.sources.liblsl import pylsl
     from eegd.eegstream.sources.replay_outlet import make_outlet
 
@@ -52,7 +53,7 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
     clock0 = pylsl.local_clock()
     while (now := time.monotonic()) - t0 < seconds:
         due_idx = np.flatnonzero(next_push <= now)
-        if len(due_idx):
+        if len(due_idx) and now - t0 >= measure_from_s:
             lateness.append(float(now - next_push[due_idx].min()))
         for i in due_idx:
             due = int((now - t0) * rate) - sent[i]
@@ -101,7 +102,8 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
     for first in range(0, streams, OUTLETS_PER_PLAYER):
         conn, child = ctx.Pipe()
         n = min(OUTLETS_PER_PLAYER, streams - first)
-        proc = ctx.Process(target=_play, args=(tag, first, n, channels, rate, total, first, child), daemon=True)
+        proc = ctx.Process(target=_play, args=(tag, first, n, channels, rate, total, first, child, warmup),
+                           daemon=True)
         proc.start()
         players.append((proc, conn))
     for _, conn in players:
