@@ -167,7 +167,7 @@ async def run_pipeline(clf: Classifier, model: str | None, host: str, port: int,
     single = None  # the one single-channel signal every model-rate file holds, simulated once
     paths = []
     for i in range(streams):
-        p = folder / (f"s{i}.csv" if rate is None else f"c{channels}-{rate:g}-{i}.csv")
+        p = folder / (f"s{i}.csv" if rate is None else f"c{channels}-{rate:g}-{i}".replace(".", "_") + ".csv")
         if not p.exists() and rate is None:
             if single is None:
                 single = np.round(simulate("normal", n, np.random.default_rng(2), clf.sample_rate), 1)
