@@ -1,8 +1,9 @@
 """The training data's band on live signal: a stateful 0.5-40 Hz band-pass and mains notch, every channel at once.
 
 The training recordings are band-limited to 0.53-40 Hz; a live amplifier also passes electrode drift and mains hum.
-The filter runs on the source's own rate, before resampling, with its state carried across chunks; a non-finite
-sample is filtered as the last finite value (so it cannot poison the state) and comes out as NaN for the checks.
+The filter runs at the rate it is given (the daemon: the model's, after resampling), with its state carried across
+chunks; a non-finite sample is filtered as the last finite value (so it cannot poison the state) and comes out as
+NaN for the checks.
 """
 
 from __future__ import annotations
