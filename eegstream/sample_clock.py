@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 SMOOTHING = 0.02  # of each chunk's residual taken into the offset (a time constant of ~50 chunks)
+CONFIRM_S = 0.1  # a break is declared once this much signal stayed off by the same amount (a late chunk pulled in
+# two parts spans less: its second part must not read as "still ahead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,8 @@ class SampleClock:
             self._held.append((raw, samples, r))
             return []
         first_r = self._held[0][2]
-        if abs(r - first_r) <= self.gap_s and abs(r) > self.gap_s:
+        held_n = sum(len(x) for _, x, _ in self._held)
+        if abs(r - first_r) <= self.gap_s and abs(r) > self.gap_s and held_n + len(samples) >= CONFIRM_S * self.rate:
             return self._jump(first_r, raw, samples)  # the stamps stay off by the same amount: a real break
         if abs(r) > self.gap_s and len(self._held) < 8:
             self._held.append((raw, samples, r))  # still off, and moving: bunched chunks being caught up

@@ -77,3 +77,15 @@ def test_a_clock_stepping_back_is_one_reversal():
     placed = run(device(30, np.random.default_rng(3), back=12.0))
     flagged = [p for p in placed if p.gap]
     assert len(flagged) == 1 and flagged[0].reversal and flagged[0].lost == 0
+
+
+def test_a_late_chunk_pulled_in_two_parts_is_no_gap():
+    chunks = []
+    for i, (raw, x) in enumerate(device(60, np.random.default_rng(4), late_every=200)):
+        half = len(x) // 2
+        late = i % 200 == 199 and half > 0  # the inlet had received half of it when pulled
+        chunks += [(raw[:half], x[:half]), (raw[half:], x[half:])] if late else [(raw, x)]
+    placed = run(chunks)
+    assert not any(p.gap for p in placed)
+    samples = np.concatenate([p.samples for p in placed])[:, 0]
+    assert np.array_equal(samples, np.arange(len(samples))) and regular(placed)
