@@ -4,6 +4,7 @@ converted once to float32 µV, clock correction, re-resolve."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import ctypes
 import logging
 import time
@@ -82,7 +83,8 @@ class LslSource:
         self._pull_args = (inlet.obj, ctypes.c_void_p(self._buf.ctypes.data), ctypes.c_void_p(self._ts.ctypes.data),
                            ctypes.c_size_t(self._buf.size), ctypes.c_size_t(len(self._buf)), ctypes.c_double(0.0),
                            ctypes.byref(self._errcode))
-        self._correction = await asyncio.to_thread(inlet.time_correction, 5.0)
+        self._corrections = collections.deque([await asyncio.to_thread(inlet.time_correction, 5.0)], maxlen=5)
+        self._correction = self._corrections[0]
         self._corrected_at = time.monotonic()
         self._inlet = inlet
         self._clock = SampleClock(info.nominal_srate(), self.gap_periods / info.nominal_srate())
@@ -177,7 +179,10 @@ class LslSource:
         task = self._correction_task
         if task is not None and task.done():
             try:
-                self._correction = task.result()
+                self._corrections.append(task.result())
+                # the median of the last five: one estimate thrown off (a busy host delays the probe's replies)
+                # would shift every stamp, a gap, and back again five seconds later, a reversal
+                self._correction = float(np.median(self._corrections))
             except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the last offset
                 log.debug("lsl %s: time correction failed: %s", self.pred, exc)
             self._correction_task = task = None
