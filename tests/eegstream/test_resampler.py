@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,16 @@ def test_nan_input_marks_nearby_output_and_does_not_poison_the_filter():
     assert ot[bad[0]] >= t[1000] - 0.15 and ot[bad[-1]] <= t[1000] + 0.15  # only around the bad sample
     later = ot > t[1000] + 0.5
     np.testing.assert_allclose(out[later, 0], np.sin(2 * np.pi * 5 * ot[later]), atol=0.05)
+
+
+@pytest.mark.parametrize("rate_in", [256.0, 512.0, 250.0, 160.0])
+def test_inputs_for_is_exactly_the_samples_that_make_the_outputs(rate_in):
+    rng = np.random.default_rng(0)
+    r = Resampler(rate_in, 173.61, 2)
+    for _ in range(100):
+        want = int(rng.integers(1, 40))
+        n = r.inputs_for(want)
+        if n > 1:  # one input fewer makes fewer outputs (tried on a copy)
+            fewer = copy.deepcopy(r).process(np.zeros((n - 1, 2), np.float32), np.arange(n - 1, dtype=float))[0]
+            assert len(fewer) < want
+        assert len(r.process(np.zeros((n, 2), np.float32), np.arange(n, dtype=float))[0]) >= want

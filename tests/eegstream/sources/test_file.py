@@ -61,3 +61,23 @@ async def test_file_malformed_half_way_plays_the_good_rows_then_fails_naming_the
             got.append(c.samples)
     np.testing.assert_array_equal(np.concatenate(got)[:, 0], np.arange(300))
     await asyncio.sleep(0)
+
+
+async def test_paced_playback_hands_each_window_its_samples_in_one_chunk(tmp_path):
+    from eegd.eegstream.quality import QualityLimits
+    from eegd.eegstream.stream_windows import StreamWindows
+
+    rate, n = 256.0, 1024  # 4 s at 256 Hz, resampled to the model's rate
+    p = tmp_path / "a.csv"
+    p.write_text("timestamp,eeg\n" + "\n".join(f"{i / rate},{np.sin(i / 5) * 30:.3f}" for i in range(n)) + "\n")
+    src = CsvSource(p, speed=8.0)
+    info = await src.open()
+    sw = StreamWindows(info.rate, 1, 173.61, 120, 30, QualityLimits())
+    passes, windows = 0, 0
+    async for c in src.chunks(want=sw.samples_wanted):
+        out = sw.push(c.samples, c.timestamps)
+        passes += 1
+        windows += len(out.windows)
+        assert len(out.windows) <= 1  # released when the next window is due, not later
+    assert windows == (int(n * 173.61 / rate) - 120) // 30 + 1
+    assert passes <= windows + 4  # one pass per window, plus the first window's (chunks hold at most 0.25 s)
