@@ -19,13 +19,14 @@ class QualityLimits:
     gap_periods: float = 3.0  # a timestamp step longer than this many sample periods is a gap
 
 
-def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
-    """Bitmask per window (n,) of NONFINITE | OUT_OF_RANGE | FLAT over all its channels (two reductions)."""
+def window_issues(windows: np.ndarray, limits: QualityLimits, unfiltered: np.ndarray | None = None) -> np.ndarray:
+    """Bitmask per window (n,) of NONFINITE | OUT_OF_RANGE | FLAT over all its channels. `unfiltered`: the same
+    windows before a band filter, where FLAT is judged (a band-pass rings for seconds after an electrode goes flat)."""
     if len(windows) == 0:
         return np.zeros(0, dtype=np.uint8)
     hi, lo = windows.max(axis=2), windows.min(axis=2)  # (n, channels); NaN or inf propagate into them
-    spread = hi - lo
-    finite = np.isfinite(spread)
+    finite = np.isfinite(hi - lo)
+    spread = hi - lo if unfiltered is None else unfiltered.max(axis=2) - unfiltered.min(axis=2)
     issues = np.where(finite.all(axis=1), 0, NONFINITE).astype(np.uint8)
     with np.errstate(invalid="ignore"):
         out = (np.maximum(hi, -lo) > limits.max_abs_uv) & finite
@@ -33,15 +34,6 @@ def window_issues(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
     issues |= np.where(out.any(axis=1), OUT_OF_RANGE, 0).astype(np.uint8)
     issues |= np.where(flat.any(axis=1), FLAT, 0).astype(np.uint8)
     return issues
-
-
-def flat_windows(windows: np.ndarray, limits: QualityLimits) -> np.ndarray:
-    """FLAT per window (n,) where a finite channel spans less than `flat_uv` peak to peak."""
-    if len(windows) == 0:
-        return np.zeros(0, dtype=np.uint8)
-    spread = windows.max(axis=2) - windows.min(axis=2)  # NaN where non-finite: not flat
-    with np.errstate(invalid="ignore"):
-        return np.where((spread < limits.flat_uv).any(axis=1), FLAT, 0).astype(np.uint8)
 
 
 class UnitCheck:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eegd.eegstream.band_filter import BandFilter
-from eegd.eegstream.quality import FLAT, QualityLimits, flat_windows, window_issues
+from eegd.eegstream.quality import QualityLimits, window_issues
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
 
@@ -46,9 +46,9 @@ class StreamBlock:
         self.buffer.write(x, timestamps)
         w, t_start, t_end = self.windower.take()  # (n_windows, n_streams, length)
         w = w.transpose(1, 0, 2)
-        flags = window_issues(w.reshape(-1, 1, self.length), self.limits).reshape(w.shape[:2])
+        raw = None
         if self.unfiltered is not None and len(t_start):
             raw = self.unfiltered.windows(self.windower.last_starts, self.length)[0].transpose(1, 0, 2)
-            flat = flat_windows(raw.reshape(-1, 1, self.length), self.limits).reshape(w.shape[:2])
-            flags = (flags & ~np.uint8(FLAT)) | flat
+            raw = raw.reshape(-1, 1, self.length)
+        flags = window_issues(w.reshape(-1, 1, self.length), self.limits, raw).reshape(w.shape[:2])
         return BlockWindows(w, t_start, t_end, flags)

@@ -7,15 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eegd.eegstream.band_filter import BandFilter, BandSettings
-from eegd.eegstream.quality import (
-    FLAT,
-    SUSPECT_UNIT,
-    QualityLimits,
-    UnitCheck,
-    flat_windows,
-    split_at_breaks,
-    window_issues,
-)
+from eegd.eegstream.quality import SUSPECT_UNIT, QualityLimits, UnitCheck, split_at_breaks, window_issues
 from eegd.eegstream.resampler import Resampler
 from eegd.eegstream.ring_buffer import RingBuffer, Windower
 
@@ -113,9 +105,7 @@ class StreamWindows:
                     pieces.append(self._piece(samples[a:b], timestamps[a:b]))
             w, t0, t1 = (np.concatenate([p[i] for p in pieces]) for i in range(3))
             raw = np.concatenate([p[3] for p in pieces]) if self.unfiltered else None
-        flags = window_issues(w, self.limits)
-        if raw is not None and len(w):
-            flags = (flags & ~np.uint8(FLAT)) | flat_windows(raw, self.limits)
+        flags = window_issues(w, self.limits, raw)
         issues = int(np.bitwise_or.reduce(flags)) if len(flags) else 0
         if suspect and len(flags):  # said with the windows it concerns, so the set of issues stays steady
             issues |= SUSPECT_UNIT
