@@ -71,6 +71,7 @@ class BandFilter:
         if 0 < settings.notch_hz < rate / 2:
             sos = np.vstack([sos, tf2sos(*iirnotch(settings.notch_hz, 30.0, fs=rate))])
         self.sos, self.channels = sos, channels
+        self._block = _block_form(sos.tobytes(), len(sos))  # shared by every filter of these settings and rate
         self._zi: np.ndarray | None = None
         self._last: np.ndarray | None = None  # the last finite sample of each channel
 
@@ -94,7 +95,7 @@ class BandFilter:
                 col[:] = np.where(idx >= 0, col[np.maximum(idx, 0)], last[c])
         if self._zi is None:  # as if the first sample had always been there: no start-up transient
             self._zi = (sosfilt_zi(self.sos)[:, :, None] * x[0][None, None, :]).reshape(-1, self.channels)
-        big_h, obs, p, k = _block_form(self.sos.tobytes(), len(self.sos))
+        big_h, obs, p, k = self._block
         parts = []
         for a in range(0, len(x), BLOCK):
             xb = x[a : a + BLOCK]
