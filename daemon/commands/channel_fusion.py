@@ -30,7 +30,7 @@ import numpy as np
 
 from eegd.daemon.commands.event_scoring import Session, score, seizure_intervals
 from eegd.daemon.service.alert_state import AlertState
-from eegd.daemon.service.channel_fusion import fuse_labels
+from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import AlertsConfig
 from eegd.eegstream.band_filter import BandFilter, BandSettings
 from eegd.eegstream.labels import LABELS
@@ -39,7 +39,7 @@ from eegd.eegstream.windowing import sliding_windows
 log = logging.getLogger(__name__)
 
 SEIZURE = LABELS.index("seizure")
-SEVERITY = np.array([("seizure", "tumor", "normal").index(lbl) for lbl in LABELS])
+RANKS = severity(tuple(LABELS))
 HOP = 30
 PAD_S = 5.0  # the band filter's run-in before each recording
 CHANNELS = (1, 4, 8, 21)
@@ -103,7 +103,7 @@ def build_session(fp: FoldPredictions, channels: int, on: int, slots: int, rng: 
 def alarm_intervals(session: MultiSession, rule: AlertsConfig) -> list[tuple[float, float]]:
     """The seizure alarms the daemon's alert state would raise: (on, off), times at the end of the window that
     changed the state, as `--events` takes them."""
-    labels, _ = fuse_labels(session.probs, SEVERITY, rule.seizure_channels)
+    labels, _ = fuse_labels(session.probs, RANKS, rule.seizure_channels)
     state = AlertState.from_config(rule)
     p = session.probs[:, :, SEIZURE]
     p_in = p[:, 0].tolist() if p.shape[1] == 1 else list(p)

@@ -14,11 +14,18 @@ from collections import deque
 
 import numpy as np
 
+SEVERITY = ("seizure", "tumor", "normal")  # the order a multi-channel stream's label is chosen in, most severe first
 
-def fuse_labels(probs: np.ndarray, severity: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+
+def severity(labels: tuple[str, ...]) -> np.ndarray:
+    """Each label's rank in SEVERITY (0: the most severe), in the order of `labels` (a checkpoint's)."""
+    return np.array([SEVERITY.index(lbl) for lbl in labels])
+
+
+def fuse_labels(probs: np.ndarray, ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """probs (n, channels, labels) -> each window's stream label (n,) and probabilities (n, labels): with k >= 1
-    those of the channel most sure of the stream's label, with k = 0 the channel mean. `severity[label]`: 0 is
-    the most severe."""
+    those of the channel most sure of the stream's label, with k = 0 the channel mean. `ranks[label]`: its rank in
+    SEVERITY (`severity(labels)`)."""
     n, ch, n_labels = probs.shape
     if ch == 1:
         return probs[:, 0].argmax(axis=1), probs[:, 0]
@@ -27,7 +34,7 @@ def fuse_labels(probs: np.ndarray, severity: np.ndarray, k: int) -> tuple[np.nda
         return mean.argmax(axis=1), mean
     ch_label = probs.argmax(axis=2)  # (n, ch)
     counts = (ch_label[..., None] == np.arange(n_labels)).sum(axis=1)  # (n, labels)
-    order = np.argsort(severity)  # label indices, most severe first
+    order = np.argsort(ranks)  # label indices, most severe first
     carried = counts[:, order] >= min(k, ch)
     label = np.where(carried.any(axis=1), order[carried.argmax(axis=1)], counts.argmax(axis=1))
     rows = np.arange(n)

@@ -13,7 +13,7 @@ import numpy as np
 
 from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
-from eegd.daemon.service.channel_fusion import fuse_labels
+from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.inference_engine import InferenceEngine
@@ -35,7 +35,6 @@ from eegd.models.inference import Classifier, pick_device
 log = logging.getLogger(__name__)
 
 BLOCK_MIN_STREAMS = 8  # from this many paced CSV streams alike, they play as one block (one task, 2-D buffers)
-SEVERITY = ("seizure", "tumor", "normal")  # for a multi-channel stream's label (channel_fusion)
 
 
 class Publisher(Protocol):
@@ -100,7 +99,7 @@ class Service:
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
         self.stop = asyncio.Event()
-        self._severity = np.array([SEVERITY.index(lbl) for lbl in self.labels])
+        self._severity = severity(self.labels)
         self._seizure = self.labels.index("seizure")
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
