@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 OUTLETS_PER_PLAYER = 40  # outlets one player process pushes
 PLAYER_LATE_LIMIT_S = 0.05  # a player this far behind its schedule makes the step invalid
+
+
 def warmup_s(streams: int) -> float:
     """Connecting every stream (resolve, open, clock offset) and working off what queued meanwhile."""
     return 8.0 + streams / 8

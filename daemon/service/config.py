@@ -58,7 +58,7 @@ class AlertsConfig:
     on_windows: int = 8  # consecutive windows of a label before the state changes to it
     off_windows: int = 5  # consecutive normal windows that clear an alarm state
     seizure_average_windows: int = 32  # > 0: seizure alarm on the mean p(seizure) of this many windows; 0: label runs
-    seizure_threshold: float = 0.7  # ... at or above this (cleared below half of it); 0.3 until channel fusion
+    seizure_threshold: float = 0.7  # ... at or above this (cleared below half of it); docs/experiments.md
     seizure_channels: int = 1  # multi-channel: on at least this many channels (0: the channel mean); channel_fusion
 
 
