@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eegd.eegstream.band_filter import BandSettings
+from eegd.eegstream.formats.xdf import EXTENSIONS as XDF_EXTENSIONS
 from eegd.eegstream.quality import QualityLimits
 from eegd.eegstream.sources.discovery import stream_id
 from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES, predicate
@@ -81,7 +82,7 @@ class StreamConfig:
     discover: bool = False  # every outlet matching name/type, now and later, becomes a stream of its own
     drop_after_s: float = 30.0  # discovery: a stream whose outlet is gone this long is dropped
     hostname_in_id: bool = False  # discovery: stream id <source_id>-<hostname> (hosts that share source_ids)
-    # csv
+    # file (csv: the same); `name` picks an XDF file's stream
     path: str | None = None
     speed: float = 1.0
     loop: bool = False
@@ -194,11 +195,13 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: only for csv streams")
         default_id = s.source_id or s.name or s.type or ""
-    elif s.source == "csv":
+    elif s.source in ("file", "csv"):
         if s.path is None:
-            raise ConfigError(f"{key}.path: required for a csv stream")
+            raise ConfigError(f"{key}.path: required for a {s.source} stream")
         if s.unit != "auto":
-            raise ConfigError(f"{key}.unit: only for lsl streams (CSV files hold µV)")
+            raise ConfigError(f"{key}.unit: only for lsl streams (a recorded file says its units or holds µV)")
+        if s.name is not None and Path(s.path).suffix.lower() not in XDF_EXTENSIONS:
+            raise ConfigError(f"{key}.name: for a file stream, only an XDF file's stream name")
         path = _path(s.path, base_dir)
         if not Path(path).is_file():
             raise ConfigError(f"{key}.path: no such file {path}")
@@ -209,7 +212,7 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
         s = dataclasses.replace(s, path=path)
         default_id = Path(path).stem
     else:
-        raise ConfigError(f"{key}.source: expected 'lsl' or 'csv', got {s.source!r}")
+        raise ConfigError(f"{key}.source: expected 'lsl', 'file' or 'csv', got {s.source!r}")
     if s.id:
         if not STREAM_ID.match(s.id):
             raise ConfigError(f"{key}.id: {s.id!r} may hold only letters, digits, '_' and '-'")

@@ -23,9 +23,10 @@ from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
 from eegd.eegstream.band_filter import BandFilter
 from eegd.eegstream.formats.csv import Recording, read_recordings
+from eegd.eegstream.formats.readers import is_csv
 from eegd.eegstream.quality import issue_names
 from eegd.eegstream.sources.discovery import Discovery
-from eegd.eegstream.sources.file import CsvBlockSource, CsvSource
+from eegd.eegstream.sources.file import CsvBlockSource, FileSource
 from eegd.eegstream.sources.lsl import LslSource
 from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
 from eegd.eegstream.stream_block import StreamBlock
@@ -54,9 +55,10 @@ def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_
                 discovered: bool = False) -> Source:
     """The stream's source; `recordings`: a CSV file's contents when already read; `discovered`: a stream found
     by discovery, given up after `drop_after_s` away."""
-    if s.source == "csv":
+    if s.source in ("file", "csv"):
         assert s.path is not None
-        return CsvSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings)
+        return FileSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings,
+                          stream=s.name)
     return LslSource(name=s.name, type_=s.type, source_id=s.source_id, channels=s.channels, unit=s.unit,
                      gap_periods=gap_periods, give_up_after_s=s.drop_after_s if discovered else None)
 
@@ -177,7 +179,7 @@ class Service:
         singles = []
         for st in self.streams:
             c = st.cfg
-            if c.source == "csv" and c.speed > 0 and not c.channels:
+            if c.source in ("file", "csv") and is_csv(c.path) and c.speed > 0 and not c.channels:
                 groups.setdefault((c.speed, c.loop, c.rate), []).append(st)
             else:
                 singles.append(st)

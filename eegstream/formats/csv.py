@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from eegd.eegstream.formats.channels import Channel, RecordingError
 from eegd.eegstream.labels import LABELS, label_from_uci_y, label_index
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ UCI_FIRST_COLUMN_NAMES = ("Unnamed", "", "Unnamed: 0")
 _UCI_NAME = re.compile(r"^X(\d+)\.(.+)$")
 
 
-class CsvFormatError(ValueError):
+class CsvFormatError(RecordingError):
     """A recorded CSV that cannot be read; the message names the file, row and column."""
 
     row: int | None = None  # the spreadsheet row number of the fault, when it is one row
@@ -316,3 +317,40 @@ def labelled_segments(rec: Recording) -> list[Recording]:
             )
         )
     return out
+
+
+class CsvFile:
+    """A CSV file of either layout behind the recorded-file interface (read whole: CSV has no index to seek by).
+    UCI recordings are played one after the other; every column is an EEG channel in µV. A continuous file that
+    turns bad half way gives the rows before the fault, and `late_error` says what was wrong after them."""
+
+    def __init__(self, path: str | Path, rate: float | None = None,
+                 recordings: list[Recording] | None = None) -> None:
+        self.path = Path(path)
+        self.late_error: CsvFormatError | None = None
+        if recordings is None:
+            try:
+                recordings = read_recordings(self.path, rate)
+            except CsvFormatError as exc:
+                if exc.row is None or exc.row <= 2 or is_uci_header(read_header(self.path)):
+                    raise
+                recordings = [read_continuous(self.path, rate, exc.row - 2)]
+                self.late_error = exc
+        first = recordings[0]
+        self._x = np.concatenate([r.samples for r in recordings]) if len(recordings) > 1 else first.samples
+        self._t = first.timestamps if len(recordings) == 1 else None
+        self.channels = tuple(Channel(c, first.rate, "uV", "eeg") for c in first.channels)
+        self.annotations: tuple = ()
+        self.notes: tuple[str, ...] = ()
+
+    def n_samples(self, ch: int) -> int:
+        return len(self._x)
+
+    def read(self, ch: int, start: int, n: int) -> np.ndarray:
+        return self._x[start : start + n, ch]
+
+    def times(self, start: int, n: int) -> np.ndarray | None:
+        return None if self._t is None else self._t[start : start + n]
+
+    def close(self) -> None:
+        return None

@@ -1,4 +1,4 @@
-"""A recorded CSV (either layout) played as a stream: paced in real time x speed, or as fast as possible."""
+"""A recorded file (CSV, EDF/BDF, XDF) played as a stream: paced in real time x speed, or as fast as possible."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from eegd.eegstream.formats.csv import (
-    CsvFormatError,
-    Recording,
-    is_uci_header,
-    read_continuous,
-    read_header,
-    read_recordings,
-)
+from eegd.eegstream.formats.channels import RecordingError
+from eegd.eegstream.formats.csv import CsvFile, Recording
+from eegd.eegstream.formats.readers import open_recording
+from eegd.eegstream.formats.recording import Playback
 from eegd.eegstream.sources.protocol import Chunk, SourceError, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -25,15 +21,6 @@ log = logging.getLogger(__name__)
 FAST_CHUNK = 2048  # samples per chunk at speed 0
 PACED_CHUNK_S = 0.04  # wall seconds per chunk when paced
 PACED_MAX_S = 0.25  # the longest chunk a paced source holds back for a consumer that wants more
-
-
-def concatenate(recordings: list[Recording]) -> tuple[np.ndarray, np.ndarray, float, tuple[str, ...]]:
-    """One continuous signal from a file's recordings (UCI files: recordings in (y, name) order)."""
-    first = recordings[0]
-    samples = np.concatenate([r.samples for r in recordings])
-    if len(recordings) == 1:
-        return samples, first.times(), first.rate, first.channels
-    return samples, np.arange(len(samples)) / first.rate, first.rate, first.channels
 
 
 def select_channels(available: tuple[str, ...], wanted: tuple[str, ...] | None, what: str) -> list[int]:
@@ -88,43 +75,69 @@ class CsvBlockSource:
             yield Chunk(timestamps=ts, samples=self.samples[:, sl], received=time.monotonic())
 
 
-class CsvSource:
-    """Plays a CSV file; `speed` 1.0 is real time, 0 as fast as possible; `loop` restarts it with the clock going on.
-    `recordings`: the file's contents when already read (it is not read again)."""
+class FileSource:
+    """Plays a recorded file (CSV, EDF/BDF, XDF; see `open_recording`) read a span at a time; `speed` 1.0 is real
+    time, 0 as fast as possible; `loop` restarts it with the clock going on. `recordings`: a CSV file's contents
+    when already read (it is not read again); `stream`: an XDF stream's name."""
 
     def __init__(self, path: str | Path, speed: float = 1.0, loop: bool = False, rate: float | None = None,
-                 channels: tuple[str, ...] | None = None, recordings: list[Recording] | None = None) -> None:
+                 channels: tuple[str, ...] | None = None, recordings: list[Recording] | None = None,
+                 stream: str | None = None) -> None:
         self.path = Path(path)
-        self.speed, self.loop, self.rate_hint, self.wanted = speed, loop, rate, channels
+        self.speed, self.loop, self.rate_hint, self.wanted, self.stream = speed, loop, rate, channels, stream
         self._read = recordings
-        self._samples: np.ndarray | None = None
-        self._times: np.ndarray | None = None
+        self.playback: Playback | None = None
+
+    def _open(self) -> Playback:
+        rec = CsvFile(self.path, self.rate_hint, self._read) if self._read else open_recording(
+            self.path, self.rate_hint, self.stream)
+        self._late_error = getattr(rec, "late_error", None)
+        return Playback(rec, self.wanted)
 
     async def open(self) -> StreamInfo:
-        self._late_error: CsvFormatError | None = None
         try:
-            recordings = self._read or await asyncio.to_thread(read_recordings, self.path, self.rate_hint)
-        except CsvFormatError as exc:
-            # A continuous file that turns bad half way: play the rows before the fault, then end with it.
-            if exc.row is None or exc.row <= 2 or is_uci_header(read_header(self.path)):
-                raise
-            recordings = [await asyncio.to_thread(read_continuous, self.path, self.rate_hint, exc.row - 2)]
-            self._late_error = exc
-        samples, times, rate, names = concatenate(recordings)
-        cols = select_channels(names, self.wanted, str(self.path))
-        self._samples = np.ascontiguousarray(samples[:, cols])
-        self._times = times
-        log.info("csv source %s: %d samples, %d channel(s), %.2f Hz", self.path, len(samples), len(cols), rate)
-        self.info = StreamInfo(rate=rate, channels=tuple(names[c] for c in cols))
+            self.playback = pb = await asyncio.to_thread(self._open)
+        except RecordingError as exc:
+            raise SourceError(str(exc)) from None
+        log.info("file source %s: %d samples, %d channel(s), %.2f Hz", self.path, pb.n_samples, len(pb.channels),
+                 pb.rate)
+        self.info = StreamInfo(rate=pb.rate, channels=pb.channels)
         return self.info
 
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
-        assert self._samples is not None and self._times is not None, "open() first"
-        x = self._samples
-        async for sl, ts in paced(self._times, self.info.rate, self.speed, self.loop, want):
-            yield Chunk(timestamps=ts, samples=x[sl], received=time.monotonic())
-            if self._late_error is not None and sl.stop >= len(x):
-                raise SourceError(f"{self._late_error} (the {len(x)} samples before it were played)")
+        """Spans of the file released on time: `speed` x real time (0: as fast as possible, yielding to the event
+        loop between chunks). Paced with `want`, each span is the samples the consumer wants next (at most
+        PACED_MAX_S of them), released when its last sample is due: one pass downstream per window."""
+        pb = self.playback
+        assert pb is not None, "open() first"
+        n, rate, speed = pb.n_samples, pb.rate, self.speed
+        t_first = float(pb.read(0, 1).timestamps[0])
+        span = float(pb.read(n - 1, n).timestamps[0]) - t_first + 1.0 / rate  # one pass on the file's own clock
+        step = FAST_CHUNK if speed <= 0 else max(1, int(round(rate * speed * PACED_CHUNK_S)))
+        most = max(1, int(rate * PACED_MAX_S))
+        offset, wall0 = 0.0, time.monotonic()
+        while True:
+            i = 0
+            while i < n:
+                j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
+                block = pb.read(i, j)
+                ts = block.timestamps + offset if offset else block.timestamps
+                if speed > 0:
+                    delay = wall0 + (ts[-1] - t_first) / speed - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)
+                yield Chunk(timestamps=ts, samples=block.samples, received=time.monotonic())
+                i = j
+            if self._late_error is not None:
+                raise SourceError(f"{self._late_error} (the {n} samples before it were played)")
+            if not self.loop:
+                return
+            offset += span
 
     async def close(self) -> None:
-        return None
+        if self.playback is not None:
+            self.playback.close()
+
+

@@ -6,11 +6,11 @@ Units follow the XDF meta-data convention that amplifier apps write into `<chann
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from eegd.eegstream.formats.channels import uv_per_unit
 from eegd.eegstream.sources.liblsl import pylsl
 
 # LSL channel format -> the numpy dtype liblsl writes into a pull buffer (string streams carry no numbers)
@@ -22,15 +22,7 @@ FORMAT_NAMES = {pylsl.cf_float32: "float32", pylsl.cf_double64: "double64", pyls
                 pylsl.cf_int16: "int16", pylsl.cf_int32: "int32", pylsl.cf_int64: "int64",
                 pylsl.cf_string: "string"}
 
-# µV per unit, by the unit's word (lower case, µ/μ as u)
-UV_PER_UNIT: dict[str, float] = {
-    "v": 1e6, "volt": 1e6, "volts": 1e6,
-    "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3,
-    "uv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-    "nv": 1e-3, "nanovolt": 1e-3, "nanovolts": 1e-3,
-}
 UNIT_CHOICES = ("auto", "uV", "mV", "V")  # the `unit` config key
-_POWER_OF_TEN = re.compile(r"^[+-]?\d{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -38,14 +30,6 @@ class ChannelMeta:
     label: str
     unit: str | None  # as written in the description; None when absent
     kind: str | None  # the channel's <type>, e.g. EEG
-
-
-def uv_per_unit(unit: str) -> float | None:
-    """µV per unit of a unit word or MNE-LSL power-of-ten code; None when the text is not a voltage unit."""
-    text = unit.strip().lower().replace("µ", "u").replace("μ", "u")
-    if _POWER_OF_TEN.match(text):
-        return 10.0 ** (int(text) + 6)
-    return UV_PER_UNIT.get(text)
 
 
 def read_channels(info: pylsl.StreamInfo) -> list[ChannelMeta]:

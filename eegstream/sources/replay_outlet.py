@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from eegd.eegstream.sources.file import CsvSource
+from eegd.eegstream.sources.file import FileSource
 from eegd.eegstream.sources.liblsl import pylsl
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ async def replay(path: str | Path, lsl_name: str, speed: float = 1.0, loop: bool
     """Push the file through an outlet paced at `speed` (> 0) x real time; returns the samples pushed."""
     if speed <= 0:
         raise ValueError(f"replay speed must be > 0, got {speed}")
-    source = CsvSource(path, speed=speed, loop=loop, rate=rate)
+    source = FileSource(path, speed=speed, loop=loop, rate=rate)
     info = await source.open()
     sid = source_id or f"eegd-replay-{lsl_name}"
     outlet = make_outlet(lsl_name, info.rate, info.channels, sid, type_)

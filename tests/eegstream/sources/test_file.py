@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from eegd.eegstream.sources.file import CsvSource
+from eegd.eegstream.sources.file import FileSource
 from eegd.eegstream.sources.protocol import SourceError
 
 
@@ -18,7 +18,7 @@ async def collect(src):
 async def test_fast_playback_yields_the_whole_file_in_order(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("eeg\n" + "\n".join(str(i) for i in range(5000)) + "\n")
-    src = CsvSource(p, speed=0)
+    src = FileSource(p, speed=0)
     info = await src.open()
     chunks = await collect(src)
     assert info.rate == 173.61 and info.channels == ("eeg",)
@@ -29,7 +29,7 @@ async def test_fast_playback_yields_the_whole_file_in_order(tmp_path):
 async def test_real_time_pacing_follows_speed(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("timestamp,eeg\n" + "\n".join(f"{i / 100},{i}" for i in range(101)) + "\n")  # 1 s at 100 Hz
-    src = CsvSource(p, speed=2.0)
+    src = FileSource(p, speed=2.0)
     await src.open()
     t0 = time.monotonic()
     await collect(src)
@@ -39,7 +39,7 @@ async def test_real_time_pacing_follows_speed(tmp_path):
 async def test_loop_continues_the_clock(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("eeg\n" + "\n".join("1" for _ in range(100)) + "\n")
-    src = CsvSource(p, speed=0, loop=True)
+    src = FileSource(p, speed=0, loop=True)
     await src.open()
     ts = []
     async for c in src.chunks():
@@ -53,7 +53,7 @@ async def test_loop_continues_the_clock(tmp_path):
 async def test_file_malformed_half_way_plays_the_good_rows_then_fails_naming_the_row(tmp_path):
     p = tmp_path / "half.csv"
     p.write_text("eeg\n" + "\n".join(str(i) for i in range(300)) + "\noops\n1\n")
-    src = CsvSource(p, speed=0)
+    src = FileSource(p, speed=0)
     await src.open()
     got = []
     with pytest.raises(SourceError, match=r"half\.csv: row 302, column 'eeg': non-numeric value 'oops'"):
@@ -70,7 +70,7 @@ async def test_paced_playback_hands_each_window_its_samples_in_one_chunk(tmp_pat
     rate, n = 256.0, 1024  # 4 s at 256 Hz, resampled to the model's rate
     p = tmp_path / "a.csv"
     p.write_text("timestamp,eeg\n" + "\n".join(f"{i / rate},{np.sin(i / 5) * 30:.3f}" for i in range(n)) + "\n")
-    src = CsvSource(p, speed=8.0)
+    src = FileSource(p, speed=8.0)
     info = await src.open()
     sw = StreamWindows(info.rate, 1, 173.61, 120, 30, QualityLimits())
     passes, windows = 0, 0

@@ -1,0 +1,124 @@
+"""XDF files (what LSL's LabRecorder writes) read with pyxdf: one EEG stream, marker streams as annotations.
+
+pyxdf reads a file whole; eegd asks it only for the EEG stream played and the marker streams, and keeps its
+defaults: clock offsets recorded with the stream are applied (`synchronize_clocks`) and timestamps are dejittered
+(`dejitter_timestamps`, a line fitted through each segment between breaks of more than a second), so a real
+break stays a break.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from eegd.eegstream.formats.annotations import Annotation
+from eegd.eegstream.formats.channels import Channel, RecordingError, channel_kind, unique_labels
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (".xdf", ".xdfz")
+
+
+def _text(info: dict, key: str) -> str:
+    value = info.get(key)
+    return str(value[0]) if isinstance(value, list) and value and value[0] is not None else ""
+
+
+def _channels(info: dict) -> list[dict]:
+    """The `<desc><channels><channel>` entries of a stream header (may be absent)."""
+    try:
+        return info["desc"][0]["channels"][0]["channel"]
+    except (KeyError, IndexError, TypeError):
+        return []
+
+
+def _is_markers(info: dict) -> bool:
+    return _text(info, "channel_format") == "string" or _text(info, "type").lower() in ("markers", "marker")
+
+
+class XdfFile:
+    """The EEG stream of an XDF file (`stream`: its name, needed when there are several) and its markers."""
+
+    def __init__(self, path: str | Path, stream: str | None = None) -> None:
+        import pyxdf
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise RecordingError(f"{self.path}: no such file")
+        try:
+            headers = pyxdf.resolve_streams(str(self.path))
+        except Exception as exc:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors
+            raise RecordingError(f"{self.path}: not a readable XDF file ({exc})") from None
+        names = [h.get("name", "") for h in headers]
+        if stream is not None:
+            picked = [h for h in headers if h.get("name") == stream]
+            if not picked:
+                raise RecordingError(f"{self.path}: no stream named {stream!r} (streams: {', '.join(names) or 'none'})")
+        else:
+            picked = [h for h in headers if str(h.get("type", "")).lower() == "eeg"]
+            if not picked:
+                raise RecordingError(f"{self.path}: no EEG stream (streams: {', '.join(names) or 'none'})")
+            if len(picked) > 1:
+                raise RecordingError(f"{self.path}: {len(picked)} EEG streams ({', '.join(h['name'] for h in picked)})"
+                                     ": say which one with --stream NAME")
+        eeg_id = picked[0]["stream_id"]
+        marker_ids = [h["stream_id"] for h in headers if h["stream_id"] != eeg_id
+                      and (h.get("channel_format") == "string" or str(h.get("type", "")).lower() == "markers")]
+        try:
+            loaded, _ = pyxdf.load_xdf(str(self.path), select_streams=[eeg_id, *marker_ids])
+        except Exception as exc:  # noqa: BLE001
+            raise RecordingError(f"{self.path}: not a readable XDF file ({exc})") from None
+        by_id = {int(_text(s["info"], "stream_id") or -1): s for s in loaded}
+        eeg = by_id.get(eeg_id)
+        if eeg is None:
+            raise RecordingError(f"{self.path}: stream {picked[0].get('name')!r} has no data")
+        info = eeg["info"]
+        rate = float(_text(info, "nominal_srate") or 0)
+        if rate <= 0:
+            raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} has an irregular sampling rate")
+        if _is_markers(info):
+            raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} holds text markers, not signals")
+        x = np.asarray(eeg["time_series"], dtype=np.float64)
+        n_ch = int(_text(info, "channel_count") or x.shape[1])
+        described = _channels(info)
+        raw_labels = [_text(c, "label") if i < len(described) else "" for i, c in enumerate(described[:n_ch])]
+        raw_labels += [""] * (n_ch - len(raw_labels))
+        stream_type = _text(info, "type")
+        chans = []
+        for i, label in enumerate(unique_labels(raw_labels)):
+            c = described[i] if i < len(described) else {}
+            unit = _text(c, "unit") if c else ""
+            declared = (_text(c, "type") if c else "") or stream_type
+            chans.append(Channel(label, rate, unit, channel_kind(label, unit, declared)))
+        self.channels = tuple(chans)
+        self.name = _text(info, "name")
+        self.type = stream_type or "EEG"
+        self.source_id = _text(info, "source_id")
+        self._x = x
+        self._t = np.asarray(eeg["time_stamps"], dtype=np.float64)
+        if len(self._t) == 0:
+            raise RecordingError(f"{self.path}: stream {self.name!r} has no samples")
+        t0 = float(self._t[0])
+        marks = []
+        for mid in marker_ids:
+            m = by_id.get(mid)
+            if m is None:
+                continue
+            for t, values in zip(m["time_stamps"], m["time_series"], strict=False):
+                marks.append(Annotation(float(t) - t0, None, " ".join(str(v) for v in values)))
+        self.annotations = tuple(sorted(marks, key=lambda a: a.onset))
+        self.notes: tuple[str, ...] = ()
+
+    def n_samples(self, ch: int) -> int:
+        return len(self._t)
+
+    def read(self, ch: int, start: int, n: int) -> np.ndarray:
+        return self._x[start : start + n, ch]
+
+    def times(self, start: int, n: int) -> np.ndarray:
+        return self._t[start : start + n]
+
+    def close(self) -> None:
+        self._x = np.empty((0, len(self.channels)))
