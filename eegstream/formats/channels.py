@@ -74,8 +74,9 @@ def channel_kind(label: str, unit: str, declared: str = "") -> str:
     label prefix `EEG`, or a voltage unit, makes it EEG; anything else is `misc`."""
     for text in (declared, label):
         for word in _WORDS.findall(text.lower()):
-            if word in _NOT_EEG:
-                return _NOT_EEG[word]
+            for w in (word, word.rstrip("0123456789")):  # "EKG1", "EMG2" as well
+                if w in _NOT_EEG:
+                    return _NOT_EEG[w]
     if "eeg" in _WORDS.findall(declared.lower()) or label.strip().lower().startswith("eeg"):
         return "eeg"
     return "eeg" if uv_per_unit(unit) is not None else "misc"

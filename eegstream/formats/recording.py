@@ -49,7 +49,7 @@ class Block:
 class Playback:
     """The channels played from a recording at one rate, the highest among them: a channel at a lower rate is
     interpolated onto that rate's sample times (each read carries one sample past its span, so there is no seam
-    at block edges). Voltage channels are scaled to µV; a channel in other units keeps them."""
+    at block edges). EEG channels are scaled to µV; a non-EEG channel (played only when named) is never converted."""
 
     def __init__(self, rec: RecordedFile, wanted: Sequence[str] | None = None) -> None:
         self.rec = rec
@@ -59,9 +59,10 @@ class Playback:
         if self.rate <= 0:
             raise RecordingError(f"{rec.path}: irregular sampling rate, cannot cut fixed-rate windows")
         self.channels = tuple(c.label for c in chans)
-        self.units = tuple("microvolts" if c.uv_per_unit is not None else (c.unit or "") for c in chans)
-        self.kinds = tuple(c.kind for c in chans)
-        self._scales = np.array([c.uv_per_unit or 1.0 for c in chans])
+        # EEG in µV (a channel without a voltage unit is taken as µV); any other kind keeps its own units and values
+        eeg = [c.kind == "eeg" for c in chans]
+        self.units = tuple("microvolts" if e else c.unit for c, e in zip(chans, eeg, strict=True))
+        self._scales = np.array([(c.uv_per_unit or 1.0) if e else 1.0 for c, e in zip(chans, eeg, strict=True)])
         top = [i for i, c in zip(self.picks, chans, strict=True) if c.rate == self.rate]
         self.n_samples = min(rec.n_samples(i) for i in top)
         slower = [c for c in chans if c.rate != self.rate]

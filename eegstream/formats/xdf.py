@@ -70,7 +70,7 @@ class XdfFile:
             loaded, _ = pyxdf.load_xdf(str(self.path), select_streams=[eeg_id, *marker_ids])
         except Exception as exc:  # noqa: BLE001
             raise RecordingError(f"{self.path}: not a readable XDF file ({exc})") from None
-        by_id = {int(_text(s["info"], "stream_id") or -1): s for s in loaded}
+        by_id = {int(s["info"]["stream_id"]): s for s in loaded}
         eeg = by_id.get(eeg_id)
         if eeg is None:
             raise RecordingError(f"{self.path}: stream {picked[0].get('name')!r} has no data")
