@@ -84,13 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("run", "run:cmd_run", "the daemon: sources -> ring buffers -> windows -> batched model -> MQTT")
     sp.add_argument("--config", required=True, metavar="FILE.toml", help="daemon config (docs/configuration.md)")
 
-    sp = add("replay", "run:cmd_replay", "play a recorded CSV as an LSL outlet (a stand-in bedside device)")
-    sp.add_argument("file", metavar="FILE.csv")
+    sp = add("replay", "run:cmd_replay", "play a recorded file (CSV, EDF/BDF, XDF) as an LSL outlet (a stand-in "
+             "bedside device)")
+    sp.add_argument("file", metavar="FILE", help="CSV, EDF/EDF+, BDF/BDF+ or XDF, by extension")
     sp.add_argument("--lsl-name", required=True, help="LSL stream name")
     sp.add_argument("--speed", type=float, default=1.0, help="1.0 = real time (default)")
     sp.add_argument("--loop", action="store_true", help="start again at the end, forever")
     sp.add_argument("--rate", type=float, default=None, help="sample rate of a file without timestamps")
-    sp.add_argument("--source-id", default=None, help="LSL source_id (default eegd-replay-<name>)")
+    sp.add_argument("--source-id", default=None, help="LSL source_id (default: an XDF stream's own, else "
+                    "eegd-replay-<name>)")
+    sp.add_argument("--stream", default=None, metavar="NAME", help="the XDF stream played (when it has several EEG "
+                    "streams)")
+    sp.add_argument("--channels", default=None, metavar="A,B,...", help="channels played, in order (default: every "
+                    "EEG channel); non-EEG channels (ECG, EMG, Status, ...) only when named")
 
     sp = add("train", "train:cmd_train",
              "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")

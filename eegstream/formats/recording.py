@@ -60,7 +60,8 @@ class Playback:
             raise RecordingError(f"{rec.path}: irregular sampling rate, cannot cut fixed-rate windows")
         self.channels = tuple(c.label for c in chans)
         # EEG in µV (a channel without a voltage unit is taken as µV); any other kind keeps its own units and values
-        eeg = [c.kind == "eeg" for c in chans]
+        self.kinds = tuple(c.kind for c in chans)
+        eeg = [k == "eeg" for k in self.kinds]
         self.units = tuple("microvolts" if e else c.unit for c, e in zip(chans, eeg, strict=True))
         self._scales = np.array([(c.uv_per_unit or 1.0) if e else 1.0 for c, e in zip(chans, eeg, strict=True)])
         top = [i for i, c in zip(self.picks, chans, strict=True) if c.rate == self.rate]

@@ -38,7 +38,7 @@ def test_lsl_stream_id_defaults_to_source_id(tmp_path):
         ('[mqtt]\nport = "1883"\n[[stream]]\nsource="lsl"\nname="x"\n', r"mqtt\.port: expected int, got str"),
         ('[[stream]]\nsource="lsl"\nname="x"\nspeed="fast"\n', r"stream\[0\]\.speed: expected float"),
         ('[[stream]]\nsource="csv"\npath="missing.csv"\n', r"stream\[0\]\.path: no such file"),
-        ('[[stream]]\nsource="mqtt"\n', r"stream\[0\]\.source: expected 'lsl' or 'csv'"),
+        ('[[stream]]\nsource="mqtt"\n', r"stream\[0\]\.source: expected 'lsl', 'file' or 'csv'"),
         ('[[stream]]\nsource="lsl"\nname="x"\nid="bed/1"\n', r"stream\[0\]\.id: 'bed/1' may hold only"),
         ('[[stream]]\nsource="lsl"\nname="x"\n[[stream]]\nsource="lsl"\nname="x"\n', r"stream\[1\]\.id: duplicate"),
         ('[mqtt]\ntopic_prefix="a/#"\n[[stream]]\nsource="lsl"\nname="x"\n', r"mqtt\.topic_prefix"),

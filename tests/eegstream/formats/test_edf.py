@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
+from edf_files import Signal, set_header_field, write_edf
 
 from eegd.eegstream.formats.channels import RecordingError
 from eegd.eegstream.formats.edf import EdfFile
 from eegd.eegstream.formats.readers import open_recording
 from eegd.eegstream.formats.recording import Playback
-
-from .edf_files import Signal, set_header_field, write_edf
 
 SECONDS = 10
 

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from xdf_writer import XdfStream, write_xdf
 
 from eegd.eegstream.formats.channels import RecordingError
 from eegd.eegstream.formats.readers import open_recording
 from eegd.eegstream.formats.recording import Playback
-
-from .xdf_writer import XdfStream, write_xdf
 
 T0 = 5000.0  # LSL clock of the first sample
 
