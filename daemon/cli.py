@@ -100,12 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("train", "train:cmd_train",
              "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")
-    sp.add_argument("--data", required=True, help="labelled CSV (UCI or continuous layout)")
+    sp.add_argument("--data", required=True, help="labelled CSV (UCI or continuous layout), or EDF+/BDF+/XDF whose "
+                    "annotations mark seizures")
     sp.add_argument("--out", required=True, help="checkpoint file to write (.safetensors)")
     _add_train_options(sp, devices)
 
-    sp = add("evaluate", "evaluate:cmd_evaluate", "score a checkpoint on a labelled CSV; prints a report")
-    sp.add_argument("--data", required=True, help="labelled CSV (UCI layout, or continuous with a label column)")
+    sp = add("evaluate", "evaluate:cmd_evaluate",
+             "score a checkpoint on a labelled recording (CSV, EDF+/BDF+, XDF); prints a report")
+    sp.add_argument("--data", required=True, help="labelled CSV (UCI layout, or continuous with a label column), or "
+                    "EDF+/BDF+/XDF whose annotations mark seizures")
     sp.add_argument("--model", default=None, help="checkpoint file or bundled name (default: the shipped one)")
     sp.add_argument("--json", default=None, metavar="OUT.json", help="also write the report as JSON")
     sp.add_argument("--device", choices=devices, default="auto")

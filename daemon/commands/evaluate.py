@@ -7,24 +7,28 @@ import json
 import logging
 from pathlib import Path
 
-from eegd.daemon.commands.inputs import check_device, labelled, read
+from eegd.daemon.commands.inputs import check_device, labelled, labelled_input, read
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from eegd.eegstream.formats.readers import is_csv
     from eegd.models.inference import Classifier
     from eegd.models.offline.evaluation import evaluate, format_report
 
     check_device(args.device)
-    recs = read(args.data, args.rate)
-    recordings = labelled(args.data, recs)
+    recs = read(args.data, args.rate) if is_csv(args.data) else None
     clf = Classifier.from_path(args.model, args.device)
+    recordings = labelled(args.data, recs) if recs is not None else labelled_input(args.data, clf.sample_rate)
     report = evaluate(clf.predict_proba, recordings)
     report["model"] = clf.id
     report["data"] = args.data
     print(format_report(report, f"{args.data} scored with {clf.id}"))
     if args.events:  # a labelled continuous file is played as recorded, a UCI file's recordings joined
-        continuous = [r for r in recs if r.sample_labels is not None]
-        report["events"] = score_events(args, [(clf, continuous or recordings)])
+        if recs is None:  # EDF/BDF, XDF: straight from the file
+            report["events"] = score_events(args, [(clf, Path(args.data))])
+        else:
+            continuous = [r for r in recs if r.sample_labels is not None]
+            report["events"] = score_events(args, [(clf, continuous or recordings)])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0

@@ -6,7 +6,8 @@ known start and end. A labelled continuous recording (a ward's own, say) is inst
 session, every channel, its own timeline; a run of seizure-labelled samples is one event. Every session is
 played as a CSV stream, as fast as possible, through the daemon's sources, ring buffers, scheduler, model and
 alert state (only the MQTT publisher is replaced by an in-memory sink). An alarm is the alert state entering
-`seizure`; its detection time is the end of the window that completed the `on_windows` run.
+`seizure`; its detection time is the end of the window that completed the `on_windows` run. A recorded EDF/BDF or
+XDF file is played straight from disk as one session, its seizures marked by its annotations.
 
 Plain numbers: an event is detected when an alarm goes off between its first sample and 5 s after its
 last, or is already on when it begins (latency 0); latency = detection time - first sample. An alarm
@@ -38,6 +39,9 @@ from eegd.daemon.service.messages import Outgoing
 from eegd.daemon.service.service import Service
 from eegd.eegstream.band_filter import BandSettings
 from eegd.eegstream.formats.csv import Recording, label_runs, write_continuous, write_single_channel
+from eegd.eegstream.formats.labelled import label_spans
+from eegd.eegstream.formats.readers import open_recording
+from eegd.eegstream.formats.recording import Playback
 from eegd.eegstream.labels import LABELS
 from eegd.models.inference import Classifier
 
@@ -59,6 +63,7 @@ class Session:
     duration: float
     seizures: list[tuple[float, float]]  # (start, end) seconds on the session's clock
     recordings: list[tuple[str, float, float]] = field(default_factory=list)  # (id, start, end), in order
+    origin: float = 0.0  # the source clock's time of the session's first sample (an XDF file's LSL time)
 
     def recording_at(self, t: float) -> str:
         """The id of the recording playing at `t` seconds (the last recording for `t` at or past the end)."""
@@ -77,6 +82,13 @@ class Capture:
     def end(self) -> float:
         """The end of the last window classified."""
         return self.predictions[-1][1] if self.predictions else 0.0
+
+    def shifted(self, origin: float) -> Capture:
+        """The same on the session's clock (times minus `origin`)."""
+        if not origin:
+            return self
+        return Capture([(a - origin, b - origin, label, p) for a, b, label, p in self.predictions],
+                       [(t - origin, state) for t, state in self.alerts])
 
 
 class CollectingSink:
@@ -149,6 +161,23 @@ def recorded_sessions(recordings: Sequence[Recording], folder: Path, prefix: str
                                 [(f"{rec.id}@{i}", a, b) for i, a, b in runs]))
         configs.append({"source": "csv", "path": str(path), "speed": 0, "id": stream})
     return sessions, {"stream": configs}
+
+
+def file_session(path: str | Path, prefix: str = "", stream: str | None = None) -> tuple[list[Session], dict]:
+    """A recorded file (EDF/BDF, XDF) played as recorded, straight from the file: one session, every EEG channel,
+    seizures from its annotations by the contract's rule."""
+    pb = Playback(open_recording(path, stream=stream))
+    try:
+        origin = float(pb.read(0, 1).timestamps[0])
+        runs = [(a / pb.rate, b / pb.rate, label) for a, b, label in label_spans(pb, str(path))]
+        duration = pb.duration_s
+    finally:
+        pb.close()
+    name = f"{prefix}session0"
+    session = Session(name, duration, [(a, b) for a, b, label in runs if label == "seizure"],
+                      [(f"{Path(path).stem}@{a:.0f}s", a, b) for a, b, _ in runs], origin)
+    cfg = {"source": "file", "path": str(path), "speed": 0, "id": name}
+    return [session], {"stream": [cfg | ({"name": stream} if stream else {})]}
 
 
 def seizure_intervals(changes: Sequence[tuple[float, str]], end: float) -> list[tuple[float, float]]:
@@ -255,11 +284,15 @@ def held_out_tuning(sessions: Sequence[Session], fold_of: dict[str, int], grid: 
     return {"chosen": chosen, **{k: r[k] for k in (*SCORE_KEYS, "missed", "false_alarm_list")}}
 
 
-async def play_sessions(classifier: Classifier, recordings: Sequence[Recording], per_session: int, seed: int,
+async def play_sessions(classifier: Classifier, recordings: Sequence[Recording] | Path, per_session: int, seed: int,
                         alerts: AlertsConfig, hop: int = 30, prefix: str = "", band: BandSettings | None = None,
                         ) -> tuple[list[Session], dict[str, Capture]]:
+    """`recordings`: joined into sessions, or played as recorded when labelled continuous; or a recorded file
+    (EDF/BDF, XDF) played straight from disk."""
     with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
-        if recordings and all(r.sample_labels is not None for r in recordings):
+        if isinstance(recordings, Path):
+            sessions, streams = file_session(recordings, prefix)
+        elif recordings and all(r.sample_labels is not None for r in recordings):
             sessions, streams = recorded_sessions(recordings, Path(tmp), prefix)
         else:
             sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
@@ -270,10 +303,11 @@ async def play_sessions(classifier: Classifier, recordings: Sequence[Recording],
         log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
                  sum(s.duration for s in sessions) / 3600)
         await service.run()
-    return sessions, sink.captures
+    origin = {s.stream: s.origin for s in sessions}
+    return sessions, {k: c.shifted(origin.get(k, 0.0)) for k, c in sink.captures.items()}
 
 
-def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording]]], per_session: int = 10,
+def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording] | Path]], per_session: int = 10,
                     seed: int = 0, alerts: AlertsConfig | None = None, tune: Sequence[AlertsConfig] = (),
                     band: BandSettings | None = None) -> dict:
     """The `events` block of `eegd evaluate --json` (`tune` adds a row per alert setting tried), over one or

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from eegd.daemon.commands.inputs import UsageError, check_device, labelled, read
+from eegd.daemon.commands.inputs import UsageError, check_device, labelled_input
 
 
 def train_config(args: argparse.Namespace):  # noqa: ANN201 - a TrainConfig, imported lazily (offline only)
@@ -23,12 +23,17 @@ def train_config(args: argparse.Namespace):  # noqa: ANN201 - a TrainConfig, imp
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from eegd.eegstream.formats.csv import MODEL_RATE_HZ
+    from eegd.models.offline.splits import SplitError
     from eegd.models.offline.training import train_to_file
 
     check_device(args.device)
     cfg = train_config(args)
-    recordings = labelled(args.data, read(args.data))
-    report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
+    recordings = list(labelled_input(args.data, MODEL_RATE_HZ))
+    try:
+        report = train_to_file(recordings, cfg, args.out, args.data, progress=not args.quiet)
+    except SplitError as exc:
+        raise UsageError(f"{args.data}: {exc}") from None
     scored = (f"best epoch {report['best_epoch']}, validation macro-F1 {report['validation']['macro_f1']:.3f}"
               if report["validation"] else f"last epoch {report['best_epoch']} kept (no validation split)")
     print(f"wrote {args.out} ({report['model']}), {scored}")
@@ -50,12 +55,13 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 def cmd_crossval(args: argparse.Namespace) -> int:
     from eegd.daemon.commands.evaluate import score_events
+    from eegd.eegstream.formats.csv import MODEL_RATE_HZ
     from eegd.models.inference import Classifier
     from eegd.models.offline.crossval import crossval, format_summary
 
     check_device(args.device)
     cfg = train_config(args)
-    recordings = labelled(args.data, read(args.data))
+    recordings = list(labelled_input(args.data, MODEL_RATE_HZ))
     summary, tests = crossval(recordings, cfg, args.folds, args.out, progress=not args.quiet)
     print(format_summary(summary))
     if args.events:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
@@ -14,35 +14,54 @@ from eegd.eegstream.windowing import ROW_WINDOW_OFFSETS, WINDOW, recording_windo
 RECORDING_HOP = 30  # the daemon's default hop: recording level sees what the live path would see
 
 
-def single_channel(recordings: Sequence[Recording]) -> list[Recording]:
+GROUP_SAMPLES = 4_000_000  # recordings are scored in groups of about this many samples (bounded memory)
+
+
+def single_channel(recordings: Iterable[Recording]) -> Iterator[Recording]:
     """Each channel of a multi-channel recording is scored as a recording of its own."""
-    out = []
     for rec in recordings:
         if rec.label is None:
             raise ValueError(f"recording {rec.id} has no label")
         for c, name in enumerate(rec.channels):
-            out.append(rec if len(rec.channels) == 1 else Recording(
+            yield rec if len(rec.channels) == 1 else Recording(
                 id=f"{rec.id}/{name}", samples=rec.samples[:, c : c + 1], rate=rec.rate, channels=(name,),
-                label=rec.label))
-    return out
+                label=rec.label)
 
 
-def predict_rows_and_recordings(predict_proba, recordings: Sequence[Recording]) -> dict[str, np.ndarray]:
-    """Mean probabilities per 178-sample row and per recording, with their true labels."""
-    recs = [r for r in single_channel(recordings) if r.n_samples >= WINDOW]
-    rows = [row_windows(r) for r in recs]
-    n_rows = [len(r) for r in rows]
-    row_probs = predict_proba(np.concatenate(rows).reshape(-1, WINDOW)).reshape(-1, len(ROW_WINDOW_OFFSETS), 3)
-    full = [recording_windows(r, RECORDING_HOP) for r in recs]
-    full_probs = predict_proba(np.concatenate(full))
-    bounds = np.cumsum([0] + [len(f) for f in full])
-    rec_probs = np.stack([full_probs[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
-    return {
-        "row_probs": row_probs.mean(axis=1),
-        "row_true": np.repeat([r.label for r in recs], n_rows),
-        "recording_probs": rec_probs,
-        "recording_true": np.array([r.label for r in recs]),
-    }
+def _groups(recordings: Iterable[Recording]) -> Iterator[list[Recording]]:
+    group, size = [], 0
+    for r in recordings:
+        if r.n_samples < WINDOW:
+            continue
+        group.append(r)
+        size += r.n_samples
+        if size >= GROUP_SAMPLES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def predict_rows_and_recordings(predict_proba, recordings: Iterable[Recording]) -> dict[str, np.ndarray]:
+    """Mean probabilities per 178-sample row and per recording, with their true labels; recordings may come
+    from an iterator (a long file's pieces), consumed a group at a time."""
+    parts: dict[str, list[np.ndarray]] = {"row_probs": [], "row_true": [], "recording_probs": [],
+                                          "recording_true": []}
+    for recs in _groups(single_channel(recordings)):
+        rows = [row_windows(r) for r in recs]
+        n_rows = [len(r) for r in rows]
+        row_probs = predict_proba(np.concatenate(rows).reshape(-1, WINDOW)).reshape(-1, len(ROW_WINDOW_OFFSETS), 3)
+        full = [recording_windows(r, RECORDING_HOP) for r in recs]
+        full_probs = predict_proba(np.concatenate(full))
+        bounds = np.cumsum([0] + [len(f) for f in full])
+        parts["row_probs"].append(row_probs.mean(axis=1))
+        parts["row_true"].append(np.repeat([r.label for r in recs], n_rows))
+        parts["recording_probs"].append(np.stack([full_probs[a:b].mean(axis=0)
+                                                  for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
+        parts["recording_true"].append(np.array([r.label for r in recs]))
+    if not parts["row_true"]:
+        raise ValueError("no recording long enough to score (a window is 120 samples)")
+    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 def metrics(true: np.ndarray, pred: np.ndarray) -> dict:
@@ -60,7 +79,7 @@ def metrics(true: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
-def evaluate(predict_proba, recordings: Sequence[Recording]) -> dict:
+def evaluate(predict_proba, recordings: Iterable[Recording]) -> dict:
     """The contract's evaluate report: row-level metrics plus `recording_accuracy`."""
     out = predict_rows_and_recordings(predict_proba, recordings)
     report = metrics(out["row_true"], out["row_probs"].argmax(axis=1))

@@ -15,10 +15,19 @@ def _strata(recordings: Sequence[Recording]) -> np.ndarray:
     return np.array([r.uci_y if r.uci_y is not None else r.label for r in recordings])
 
 
+class SplitError(ValueError):
+    """Too few recordings (of some label) for the split asked for."""
+
+
 def split_by_recording(recordings: Sequence[Recording], test_fraction: float, seed: int,
                        ) -> tuple[list[Recording], list[Recording]]:
     if not 0 < test_fraction < 1:
         raise ValueError(f"test fraction must be between 0 and 1, got {test_fraction}")
+    strata, counts = np.unique(_strata(recordings), return_counts=True)
+    n_test = int(np.ceil(test_fraction * len(recordings)))
+    if counts.min() < 2 or n_test < len(strata) or len(recordings) - n_test < len(strata):
+        raise SplitError(f"{len(recordings)} labelled recordings are too few for a validation split by recording "
+                         f"(the rarest label has {counts.min()}; each label needs some on both sides)")
     idx = np.arange(len(recordings))
     train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=_strata(recordings))
     return [recordings[i] for i in sorted(train)], [recordings[i] for i in sorted(test)]

@@ -1,0 +1,52 @@
+"""A recorded file cut into labelled pieces at the model's rate: seizure where its annotations mark one, else normal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from eegd.eegstream.formats.annotations import seizure_spans
+from eegd.eegstream.formats.csv import Recording
+from eegd.eegstream.formats.readers import open_recording
+from eegd.eegstream.formats.recording import Playback
+from eegd.eegstream.labels import label_index
+from eegd.eegstream.resampler import Resampler
+
+PIECE_S = 600.0  # a labelled run longer than this is read (and scored as a recording) in pieces this long
+
+
+def label_spans(pb: Playback, what: str) -> list[tuple[int, int, str]]:
+    """(first, end) sample indices at the playback rate of each run of one label, in order."""
+    spans = seizure_spans(pb.rec.annotations, pb.duration_s, what)
+    edges = [(round(a * pb.rate), round(b * pb.rate)) for a, b in spans]
+    out, at = [], 0
+    for a, b in edges:
+        if a > at:
+            out.append((at, a, "normal"))
+        out.append((a, b, "seizure"))
+        at = b
+    if at < pb.n_samples:
+        out.append((at, pb.n_samples, "normal"))
+    return out
+
+
+def labelled_pieces(path: str | Path, model_rate: float, stream: str | None = None,
+                    channels: tuple[str, ...] | None = None, piece_s: float = PIECE_S) -> Iterator[Recording]:
+    """The file's labelled runs as recordings at `model_rate` (each piece resampled on its own), read one piece
+    at a time: a day-long file never sits in memory whole."""
+    pb = Playback(open_recording(path, stream=stream), channels)
+    stem = Path(path).stem
+    step = max(1, int(piece_s * pb.rate))
+    try:
+        for first, end, label in label_spans(pb, str(path)):
+            for a in range(first, end, step):
+                block = pb.read(a, min(end, a + step))
+                x, t = block.samples, block.timestamps
+                if abs(pb.rate / model_rate - 1) > 0.005:
+                    x, t = Resampler(pb.rate, model_rate, x.shape[1]).process(x, t)
+                yield Recording(id=f"{stem}@{a / pb.rate:.0f}s", samples=np.ascontiguousarray(x, dtype=np.float32),
+                                rate=model_rate, channels=pb.channels, label=label_index(label))
+    finally:
+        pb.close()
