@@ -62,3 +62,20 @@ async def test_a_bad_file_ends_its_stream_and_the_others_play(tmp_path, classifi
     assert "ecg" not in got  # no EEG channel: refused, nothing played
     n_good, n_cut = len(got["good"].predictions), len(got["cut"].predictions)
     assert n_good > 100 and 0.4 * n_good < n_cut < 0.6 * n_good  # the complete half of the cut file played
+
+
+async def test_a_bdf_with_a_dc_offset_is_classified_through_the_training_band(tmp_path, classifier):
+    """BioSemi amplifiers record tens of mV of electrode offset: out of range as recorded, fine once band-passed."""
+    x = signal(2)[:, 0] + 30000.0  # 30 mV
+    bdf = write_edf(tmp_path / "amp.bdf", [Signal("Fp1", RATE, x, physical=262143.0),
+                                           Signal("Status", RATE, np.zeros(len(x)), unit="Boolean")], bdf=True)
+    windows = (SECONDS * 173.61 - 120) // 30
+    sink = CollectingSink()
+    cfg = parse({"stream": [{"speed": 0, "source": "file", "path": str(bdf), "id": "on"}]})
+    assert await Service(cfg, classifier, publisher=sink).run() == 0
+    assert len(sink.captures["on"].predictions) > 0.95 * windows
+    sink = CollectingSink()
+    cfg = parse({"stream": [{"speed": 0, "source": "file", "path": str(bdf), "id": "off"}],
+                 "filter": {"enabled": False}})
+    assert await Service(cfg, classifier, publisher=sink).run() == 0
+    assert sink.captures["off"].predictions == []  # every window out of range: nothing classified
