@@ -100,8 +100,8 @@ def main() -> int:
             folder = Path(tmp)
             t = time.monotonic()
             long = write_long_edf(folder / "day.edf", args.hours)
-            print(f"wrote {long} ({long.stat().st_size / 1e9:.2f} GB, {args.hours:g} h) in {time.monotonic() - t:.0f} s",
-                  flush=True)
+            size_gb = long.stat().st_size / 1e9
+            print(f"wrote {long} ({size_gb:.2f} GB, {args.hours:g} h) in {time.monotonic() - t:.0f} s", flush=True)
             short = write_long_edf(folder / "minute.edf", 1 / 60)
             env = dict(os.environ, PYTHONUNBUFFERED="1")
             for name, make, limit in (
