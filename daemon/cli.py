@@ -84,19 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("run", "run:cmd_run", "the daemon: sources -> ring buffers -> windows -> batched model -> MQTT")
     sp.add_argument("--config", required=True, metavar="FILE.toml", help="daemon config (docs/configuration.md)")
 
-    sp = add("replay", "run:cmd_replay", "play a recorded file (CSV, EDF/BDF, XDF) as an LSL outlet (a stand-in "
-             "bedside device)")
+    sp = add("replay", "run:cmd_replay", "play a recorded file (CSV, EDF/BDF, XDF) as an LSL outlet, or publish "
+             "its raw samples over MQTT (a stand-in device)")
     sp.add_argument("file", metavar="FILE", help="CSV, EDF/EDF+, BDF/BDF+ or XDF, by extension")
-    sp.add_argument("--lsl-name", required=True, help="LSL stream name")
+    to = sp.add_mutually_exclusive_group(required=True)
+    to.add_argument("--lsl-name", help="play as an LSL outlet of this stream name")
+    to.add_argument("--mqtt", metavar="HOST:PORT", help="publish raw chunks to {prefix}/{stream}/raw on this broker")
     sp.add_argument("--speed", type=float, default=1.0, help="1.0 = real time (default)")
     sp.add_argument("--loop", action="store_true", help="start again at the end, forever")
     sp.add_argument("--rate", type=float, default=None, help="sample rate of a file without timestamps")
     sp.add_argument("--source-id", default=None, help="LSL source_id (default: an XDF stream's own, else "
                     "eegd-replay-<name>)")
-    sp.add_argument("--stream", default=None, metavar="NAME", help="the XDF stream played (when it has several EEG "
-                    "streams)")
+    sp.add_argument("--stream", default=None, metavar="NAME", help="LSL: the XDF stream played (when the file has "
+                    "several EEG streams); --mqtt: the stream id published under (default: the file's stem), and the "
+                    "XDF stream of that name if there is one")
     sp.add_argument("--channels", default=None, metavar="A,B,...", help="channels played, in order (default: every "
                     "EEG channel); non-EEG channels (ECG, EMG, Status, ...) only when named")
+    sp.add_argument("--topic-prefix", default="eegd", help="--mqtt: the topic prefix (default eegd)")
+    sp.add_argument("--qos", type=int, choices=(0, 1), default=1, help="--mqtt: QoS of the raw messages (default 1)")
 
     sp = add("train", "train:cmd_train",
              "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")

@@ -38,6 +38,16 @@ def _is_markers(info: dict) -> bool:
     return _text(info, "channel_format") == "string" or _text(info, "type").lower() in ("markers", "marker")
 
 
+def stream_names(path: str | Path) -> list[str]:
+    """The names of an XDF file's streams (none when it cannot be read: opening it says why)."""
+    import pyxdf
+
+    try:
+        return [h.get("name", "") for h in pyxdf.resolve_streams(str(path))]
+    except Exception:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors
+        return []
+
+
 class XdfFile:
     """The EEG stream of an XDF file (`stream`: its name, needed when there are several) and its markers."""
 
