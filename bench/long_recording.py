@@ -35,7 +35,8 @@ RECORDS_PER_WRITE = 60  # one-second records written a minute at a time
 
 
 def write_long_edf(path: Path, hours: float, seed: int = 0) -> Path:
-    """21 channels of noise-like EEG (±~100 µV, 0.1 µV steps) with a 60 s seizure annotated every 2 hours."""
+    """21 channels of EEG-like signal (a 30 µV alpha rhythm in 25 µV of noise, 0.1 µV steps) with a 60 s seizure
+    annotated every 2 hours."""
     rng = np.random.default_rng(seed)
     n_records = int(hours * 3600)
     w = pyedflib.EdfWriter(str(path), len(CHANNELS), file_type=pyedflib.FILETYPE_EDFPLUS)
@@ -47,8 +48,9 @@ def write_long_edf(path: Path, hours: float, seed: int = 0) -> Path:
             w.writeAnnotation(float(start), 60.0, "Seizure")
         for a in range(0, n_records, RECORDS_PER_WRITE):
             k = min(RECORDS_PER_WRITE, n_records - a)
-            block = np.cumsum(rng.integers(-60, 61, (len(CHANNELS), k * RATE)), axis=1, dtype=np.int32)
-            block = np.clip(block - block.mean(axis=1, keepdims=True).astype(np.int32), -1000, 1000)
+            t = (a * RATE + np.arange(k * RATE)) / RATE
+            alpha = 300 * np.sin(2 * np.pi * 10 * t + np.arange(len(CHANNELS))[:, None])  # 30 µV at 10 Hz
+            block = np.clip(alpha + rng.normal(0, 250, (len(CHANNELS), k * RATE)), -32768, 32767).astype(np.int32)
             w.writeSamples([np.ascontiguousarray(ch) for ch in block], digital=True)
     finally:
         w.close()
