@@ -2,14 +2,16 @@
 
 pyEDFlib (the EDFlib C library) refuses a file whose size does not match its header. The fixed header is read
 here first (256 bytes and each signal's samples per record) to tell what is wrong: a file cut short plays its
-complete data records (the reader is opened without its size check and never asked past them); EDF+D
-(discontinuous) is refused, since its records are not one timeline.
+complete data records (the reader is opened without its size check and never asked past them); an EDF whose
+record count is -1 (legal while it is being recorded; EDFlib opens no such file) is read with edfio, which counts
+the records from the file's size; EDF+D (discontinuous) is refused, since its records are not one timeline.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,18 +65,26 @@ def _check_header(path: Path) -> tuple[int, int, int]:
     return declared, complete, header_bytes
 
 
+def open_edf(path: str | Path) -> EdfFile | GrowingEdfFile:
+    """An EDF/BDF file, by what its header says (pyEDFlib; edfio for an EDF still being recorded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordingError(f"{path}: no such file")
+    declared, complete, _ = _check_header(path)
+    if declared == -1:
+        if path.suffix.lower() == ".bdf":
+            raise RecordingError(f"{path}: the header's data record count is -1 (a file still being recorded); "
+                                 f"it holds {complete} complete records")
+        return GrowingEdfFile(path, complete)
+    return EdfFile(path, declared, complete)
+
+
 class EdfFile:
     """An open EDF/EDF+/BDF/BDF+ file. Physical values as pyEDFlib scales them (digital to physical range)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise RecordingError(f"{self.path}: no such file")
-        declared, complete, _ = _check_header(self.path)
+    def __init__(self, path: Path, declared: int, complete: int) -> None:
+        self.path = path
         notes: list[str] = []
-        if declared == -1:
-            raise RecordingError(f"{self.path}: the header's data record count is -1 (a file still being "
-                                 f"recorded); it holds {complete} complete records")
         if complete == 0:
             raise RecordingError(f"{self.path}: no complete data record")
         check = pyedflib.CHECK_FILE_SIZE
@@ -122,3 +132,47 @@ class EdfFile:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._reader.close()
+
+
+class GrowingEdfFile:
+    """An EDF whose header says -1 data records (still being recorded), read with edfio: it counts the complete
+    records from the file's size and reads any span from a memory map (its pages count as resident while read)."""
+
+    def __init__(self, path: Path, complete: int) -> None:
+        import edfio
+
+        self.path = path
+        if complete == 0:
+            raise RecordingError(f"{path}: no complete data record")
+        with warnings.catch_warnings():  # edfio warns that it updated the record count: said in `notes` instead
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                self._edf = edfio.read_edf(path, lazy_load_data=True)
+            except Exception as exc:  # noqa: BLE001 - edfio raises ValueError and friends on a bad header
+                raise RecordingError(f"{path}: not a readable EDF file ({exc})") from None
+        self._signals = list(self._edf.signals)
+        labels = unique_labels([s.label for s in self._signals])
+        self.channels = tuple(Channel(label, float(s.sampling_frequency), s.physical_dimension,
+                                      channel_kind(s.label, s.physical_dimension, s.transducer_type))
+                              for label, s in zip(labels, self._signals, strict=True))
+        self.annotations = tuple(Annotation(float(a.onset), a.duration, a.text) for a in self._edf.annotations)
+        self.notes = (f"the header's data record count is -1 (a file still being recorded): its {complete} complete "
+                      "records play",)
+
+    def n_samples(self, ch: int) -> int:
+        s = self._signals[ch]
+        return int(round(self._edf.duration * s.sampling_frequency))
+
+    def read(self, ch: int, start: int, n: int) -> np.ndarray:
+        s = self._signals[ch]
+        n = max(0, min(n, self.n_samples(ch) - start))
+        if n == 0:
+            return np.empty(0)
+        rate = s.sampling_frequency
+        return s.get_data_slice(start / rate, (start + n) / rate)
+
+    def times(self, start: int, n: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

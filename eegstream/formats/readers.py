@@ -22,7 +22,7 @@ def open_recording(path: str | Path, rate: float | None = None, stream: str | No
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in edf.EXTENSIONS:
-        return edf.EdfFile(path)
+        return edf.open_edf(path)
     if suffix in xdf.EXTENSIONS:
         return xdf.XdfFile(path, stream)
     if stream is not None:

@@ -3,7 +3,7 @@ import pytest
 from edf_files import Signal, set_header_field, write_edf
 
 from eegd.eegstream.formats.channels import RecordingError
-from eegd.eegstream.formats.edf import EdfFile
+from eegd.eegstream.formats.edf import open_edf
 from eegd.eegstream.formats.readers import open_recording
 from eegd.eegstream.formats.recording import Playback
 
@@ -60,7 +60,7 @@ def test_a_cut_edf_plays_its_complete_records_and_says_so(ward_edf, caplog):
     path, sigs = ward_edf
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) - len(raw) // 3])  # about three of ten records and a part of one lost
-    rec = EdfFile(path)
+    rec = open_edf(path)
     kept = rec.records
     assert 5 <= kept < SECONDS and rec.n_samples(0) == 256 * kept
     assert any("header declares 10 data records" in n for n in rec.notes)
@@ -75,10 +75,26 @@ def test_edf_plus_d_is_refused_naming_it(ward_edf):
         open_recording(path)
 
 
-def test_a_record_count_of_minus_one_is_refused_with_the_records_it_holds(ward_edf):
-    path, _ = ward_edf
+def test_an_edf_still_being_recorded_plays_the_records_it_holds(ward_edf):
+    path, sigs = ward_edf
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) - len(raw) // 4])  # the writer is part way through a record
+    set_header_field(path, 236, 8, "-1")  # what a recorder writes until it closes the file
+    rec = open_recording(path)
+    assert any("record count is -1" in n for n in rec.notes)
+    assert [c.label for c in rec.channels] == ["EEG Fp1", "C3", "ECG", "ch4", "C3-2"]
+    assert [(a.onset, a.text) for a in rec.annotations][:1] == [(2.0, "Seizure")]
+    pb = Playback(rec)
+    kept = pb.n_samples // 256
+    assert 5 <= kept < SECONDS
+    np.testing.assert_allclose(np.concatenate([b.samples for b in pb.blocks()])[:, 0], sigs[0].data[: 256 * kept],
+                               atol=1e-3)
+
+
+def test_a_bdf_still_being_recorded_is_refused_with_the_records_it_holds(tmp_path):
+    path = write_edf(tmp_path / "amp.bdf", [Signal("Fp1", 256, np.zeros(256 * 3), physical=262143.0)], bdf=True)
     set_header_field(path, 236, 8, "-1")
-    with pytest.raises(RecordingError, match="record count is -1 .* it holds 10 complete records"):
+    with pytest.raises(RecordingError, match="record count is -1 .* it holds 3 complete records"):
         open_recording(path)
 
 
