@@ -109,6 +109,8 @@ class CollectingSink:
             cap.alerts.append((cap.end, p["state"]))
         self.published += 1
 
+    queued_predictions = 0  # everything is kept at once
+
     async def run(self) -> None:
         await self._closed.wait()
 

@@ -64,6 +64,10 @@ class MqttPublisher:
         self._wakeup.set()
 
     @property
+    def queued_predictions(self) -> int:
+        return len(self._predictions)
+
+    @property
     def backlog(self) -> int:
         return len(self._alerts) + len(self._predictions)
 

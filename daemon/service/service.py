@@ -46,6 +46,9 @@ class Publisher(Protocol):
 
     def submit(self, msg: Outgoing, alert: bool = False) -> None: ...
 
+    @property
+    def queued_predictions(self) -> int: ...
+
     async def run(self) -> None: ...
 
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None: ...
@@ -103,6 +106,7 @@ class Service:
         self.stop = asyncio.Event()
         self._severity = severity(self.labels)
         self._seizure = self.labels.index("seizure")
+        self._in_flight = 0  # predictions of one-stream batches handed to the scheduler, not yet delivered
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
@@ -124,7 +128,10 @@ class Service:
             def wanted() -> int:  # the current buffers' (a new layout gets new ones)
                 return sw.samples_wanted() if sw else 1
 
+            fast = st.cfg.source in ("file", "csv") and st.cfg.speed == 0
             async for chunk in source.chunks(want=wanted):
+                if fast:  # a file played as fast as possible waits for the publisher rather than outrun it
+                    await self._room_for_fast()
                 if chunk.layout is not None:  # the device came back with other channels or another rate
                     st.overruns += sw.buffer.overruns
                     sw = windows_for(chunk.layout)
@@ -133,6 +140,7 @@ class Service:
                 out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
                 self.quality(st, out, float(chunk.timestamps[0]))
                 if len(out.windows) or out.broken:
+                    self._in_flight += len(out.windows)
                     await self.scheduler.submit(WindowBatch(
                         np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
                         (st.index,) if out.broken else (), st.channels))
@@ -246,8 +254,18 @@ class Service:
         return tuple(states[row].index for row in bad_rows)
 
     # --- model results -> alert state -> publisher ----------------------------------------------------------
+    async def _room_for_fast(self) -> None:
+        """Returns once the predictions on their way (in the scheduler, the model or the publisher's queue) fill
+        less than half of `mqtt.prediction_queue`: a file played at speed 0 waits here (also through a broker
+        outage) instead of outrunning the broker until predictions are dropped."""
+        limit = max(1, self.cfg.mqtt.prediction_queue // 2)
+        while self._in_flight + self.publisher.queued_predictions >= limit:
+            await asyncio.sleep(0.005)
+
     def deliver(self, b: WindowBatch, probs: np.ndarray) -> None:
         """probs (n_windows, channels, labels): publish each window's prediction and its stream's alert changes."""
+        if b.channels is not None:  # one stream's batch, counted in `_in_flight` when submitted
+            self._in_flight -= len(probs)
         for i in b.resets:
             self.streams[i].alert.reset_run()
         if len(probs) == 0:

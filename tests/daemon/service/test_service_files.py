@@ -1,8 +1,12 @@
 """Recorded files of every format through the daemon: the same signal saved as CSV and as EDF (or XDF) gives the
 same windows and predictions; a bad file ends its own stream only."""
 
+import asyncio
+import signal as signal_
+
 import numpy as np
 from edf_files import Signal, write_edf
+from service_harness import make_config, running
 from xdf_writer import XdfStream, write_xdf
 
 from eegd.daemon.commands.event_scoring import CollectingSink
@@ -79,3 +83,23 @@ async def test_a_bdf_with_a_dc_offset_is_classified_through_the_training_band(tm
                  "filter": {"enabled": False}})
     assert await Service(cfg, classifier, publisher=sink).run() == 0
     assert sink.captures["off"].predictions == []  # every window out of range: nothing classified
+
+
+async def test_a_file_played_as_fast_as_possible_waits_for_the_broker_and_drops_nothing(mosquitto, subscriber,
+                                                                                        tmp_path, classifier):
+    x = signal(3)
+    edf = write_edf(tmp_path / "fast.edf", [Signal(f"C{i}", RATE, x[:, i % 2]) for i in range(8)])
+    cfg = make_config(mosquitto, [{"source": "file", "path": str(edf), "speed": 0, "id": "fast"}], tmp_path,
+                      mqtt={"prediction_queue": 100})  # far fewer than the file's 227 predictions
+    async with running(cfg, classifier) as (svc, task):
+        await asyncio.wait_for(svc.publisher.connected.wait(), 10)
+        mosquitto.proc.send_signal(signal_.SIGSTOP)  # the broker hangs while the file plays
+        try:
+            await asyncio.sleep(3.0)
+            assert not task.done() and svc.publisher.dropped_predictions == 0
+        finally:
+            mosquitto.proc.send_signal(signal_.SIGCONT)
+        await asyncio.wait_for(asyncio.shield(task), 60)
+    subscriber.wait_for(lambda s: s.status() == "offline", 20)
+    assert svc.publisher.dropped_predictions == 0
+    assert len(subscriber.on("eegd/fast/prediction")) == int((SECONDS * 173.61 - 120) // 30) + 1
