@@ -13,6 +13,10 @@ from eegd.models.checkpoint import Checkpoint, load
 
 log = logging.getLogger(__name__)
 
+# windows a forward pass when many are scored at once (evaluation, training): on a 2-core CPU 1,024 ran 40,000
+# windows faster than 8,192 (0.55 s against 1.17 s) and with a seventh of the memory (+30 MB against +220 MB)
+PREDICT_BATCH = 1024
+
 
 def pick_device(device: str) -> torch.device:
     """`auto` gives CUDA when available, else CPU; `cuda` without a GPU is an error."""
@@ -43,7 +47,7 @@ class Classifier:
         return cls(load(name_or_path), device)
 
     @torch.inference_mode()
-    def predict_proba(self, windows: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    def predict_proba(self, windows: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         if windows.ndim != 2 or windows.shape[1] != self.window:
             raise ValueError(f"expected windows of shape (n, {self.window}), got {windows.shape}")
         if len(windows) == 0:
@@ -53,7 +57,7 @@ class Classifier:
 
 @torch.inference_mode()
 def scaled_probabilities(net: torch.nn.Module, scaler: WindowScaler, windows: np.ndarray, device: torch.device,
-                         batch_size: int = 8192) -> np.ndarray:
+                         batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """Scale raw (n, window) windows and run `net` (in its current mode) on them in batches: (n, classes)."""
     scaled = scaler.transform(windows)
     parts = []
