@@ -15,6 +15,7 @@ from eegd.eegstream.labels import label_index
 from eegd.eegstream.resampler import Resampler
 
 PIECE_S = 600.0  # a labelled run longer than this is read (and scored as a recording) in pieces this long
+READ_S = 30.0  # seconds read from the file (and resampled) at a time
 
 
 def label_spans(pb: Playback, what: str) -> list[tuple[int, int, str]]:
@@ -39,14 +40,19 @@ def labelled_pieces(path: str | Path, model_rate: float, stream: str | None = No
     pb = Playback(open_recording(path, stream=stream), channels)
     stem = Path(path).stem
     step = max(1, int(piece_s * pb.rate))
+    read_step = max(1, int(READ_S * pb.rate))
+    resample = abs(pb.rate / model_rate - 1) > 0.005
     try:
         for first, end, label in label_spans(pb, str(path)):
             for a in range(first, end, step):
-                block = pb.read(a, min(end, a + step))
-                x, t = block.samples, block.timestamps
-                if abs(pb.rate / model_rate - 1) > 0.005:
-                    x, t = Resampler(pb.rate, model_rate, x.shape[1]).process(x, t)
-                yield Recording(id=f"{stem}@{a / pb.rate:.0f}s", samples=np.ascontiguousarray(x, dtype=np.float32),
+                b = min(end, a + step)
+                resampler = Resampler(pb.rate, model_rate, len(pb.channels)) if resample else None
+                parts = []  # the piece read and resampled READ_S at a time: the transient memory stays small
+                for c in range(a, b, read_step):
+                    block = pb.read(c, min(b, c + read_step))
+                    parts.append(resampler.process(block.samples, block.timestamps)[0] if resampler
+                                 else block.samples)
+                yield Recording(id=f"{stem}@{a / pb.rate:.0f}s", samples=np.concatenate(parts).astype(np.float32),
                                 rate=model_rate, channels=pb.channels, label=label_index(label))
     finally:
         pb.close()

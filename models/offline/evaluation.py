@@ -14,7 +14,7 @@ from eegd.eegstream.windowing import ROW_WINDOW_OFFSETS, WINDOW, recording_windo
 RECORDING_HOP = 30  # the daemon's default hop: recording level sees what the live path would see
 
 
-GROUP_SAMPLES = 4_000_000  # recordings are scored in groups of about this many samples (bounded memory)
+GROUP_SAMPLES = 1_000_000  # recordings are scored in groups of about this many samples (bounded memory)
 
 
 def single_channel(recordings: Iterable[Recording]) -> Iterator[Recording]:
