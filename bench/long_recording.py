@@ -72,7 +72,11 @@ def peak_rss_mb(cmd: list[str], limit_s: float | None = None, env: dict | None =
             pass
         if limit_s is not None and time.monotonic() - t0 > limit_s:
             proc.send_signal(2)
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             break
         time.sleep(0.5)
     return peak, time.monotonic() - t0, proc.returncode
@@ -93,6 +97,7 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--replay-s", type=float, default=60.0)
     ap.add_argument("--folder", default=None, help="where the files are written (default: a temporary folder)")
+    ap.add_argument("--only", choices=("run", "evaluate", "replay"), default=None, help="one command only")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     broker = LocalMosquitto().start()
@@ -115,6 +120,8 @@ def main() -> int:
                                                                          f"eegd-long-{p.stem}", "--speed", "200"],
                  args.replay_s),
             ):
+                if args.only and not name.startswith(args.only):
+                    continue
                 small, _, rc_small = peak_rss_mb(make(short), limit, env)
                 big, wall, rc = peak_rss_mb(make(long), limit, env)
                 rows.append({"command": name, "peak_rss_mb_minute": small, "peak_rss_mb_long": big,

@@ -49,12 +49,8 @@ async def paced(t: np.ndarray, rate: float, speed: float, loop: bool, want: Call
         while i < n:
             j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
             ts = t[i:j] + offset
-            if speed > 0:
-                delay = wall0 + (ts[-1] - t[0]) / speed - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            else:
-                await asyncio.sleep(0)
+            delay = wall0 + (ts[-1] - t[0]) / speed - time.monotonic() if speed > 0 else 0.0
+            await asyncio.sleep(max(0.0, delay))  # behind schedule too: the event loop is never starved
             yield slice(i, j), ts
             i = j
         if not loop:
@@ -122,12 +118,10 @@ class FileSource:
                 j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
                 block = pb.read(i, j)
                 ts = block.timestamps + offset if offset else block.timestamps
-                if speed > 0:
-                    delay = wall0 + (ts[-1] - t_first) / speed - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                else:
-                    await asyncio.sleep(0)
+                delay = wall0 + (ts[-1] - t_first) / speed - time.monotonic() if speed > 0 else 0.0
+                # behind schedule (or as fast as possible), still yield to the event loop: other streams, the
+                # publisher and a SIGINT/SIGTERM must not wait for the file to catch up
+                await asyncio.sleep(max(0.0, delay))
                 yield Chunk(timestamps=ts, samples=block.samples, received=time.monotonic())
                 i = j
             if self._late_error is not None:

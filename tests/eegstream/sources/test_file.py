@@ -6,6 +6,7 @@ import pytest
 
 from eegd.eegstream.sources.file import FileSource
 from eegd.eegstream.sources.protocol import SourceError
+from eegd.eegstream.sources.simulator import write_continuous_csv
 
 
 async def collect(src):
@@ -81,3 +82,23 @@ async def test_paced_playback_hands_each_window_its_samples_in_one_chunk(tmp_pat
         assert len(out.windows) <= 1  # released when the next window is due, not later
     assert windows == (int(n * 173.61 / rate) - 120) // 30 + 1
     assert passes <= windows + 4  # one pass per window, plus the first window's (chunks hold at most 0.25 s)
+
+
+async def test_a_file_paced_faster_than_it_can_be_read_still_lets_the_event_loop_run(tmp_path):
+    """Behind schedule, a paced file yields between chunks: other streams and a shutdown signal are not starved."""
+
+    p = write_continuous_csv(tmp_path / "long.csv", [("normal", 120)], seed=0)
+    src = FileSource(p, speed=1e9)
+    await src.open()
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    chunks = [c async for c in src.chunks(want=lambda: 30)]  # a window at a time, all of them overdue
+    task.cancel()
+    assert len(chunks) > 100 and ticks >= len(chunks) // 2
