@@ -58,7 +58,7 @@ def write_long_edf(path: Path, hours: float, seed: int = 0) -> Path:
 
 
 def peak_rss_mb(cmd: list[str], limit_s: float | None = None, env: dict | None = None) -> tuple[float, float, int]:
-    """(peak resident MB, wall seconds, exit code) of a command, sampled twice a second; stopped with SIGINT
+    """(peak resident MB, wall seconds, exit code) of a command, sampled twice a second; stopped with SIGTERM
     after `limit_s` when given."""
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -71,7 +71,7 @@ def peak_rss_mb(cmd: list[str], limit_s: float | None = None, env: dict | None =
         except (OSError, StopIteration, ValueError):
             pass
         if limit_s is not None and time.monotonic() - t0 > limit_s:
-            proc.send_signal(2)
+            proc.terminate()  # SIGTERM: a shell that starts the bench in the background ignores SIGINT for it
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
