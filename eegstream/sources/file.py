@@ -32,26 +32,27 @@ def select_channels(available: tuple[str, ...], wanted: tuple[str, ...] | None, 
     return [available.index(c) for c in wanted]
 
 
-async def paced(t: np.ndarray, rate: float, speed: float, loop: bool, want: Callable[[], int] | None = None,
-                ) -> AsyncIterator[tuple[slice, np.ndarray]]:
-    """Slices of a recording with timestamps `t` and their timestamps, released on time: `speed` x real time
-    (0: as fast as possible, yielding to the event loop between chunks); `loop` starts again with the clock
-    going on. Paced with `want`, each slice is the samples the consumer wants next (at most PACED_MAX_S of them),
-    released when its last sample is due: one pass downstream per window."""
-    n = len(t)
-    span = (t[-1] - t[0]) + 1.0 / rate  # one pass of the file on its own clock
+async def paced(n: int, read: Callable[[int, int], tuple[np.ndarray, np.ndarray]], rate: float, speed: float,
+                loop: bool, want: Callable[[], int] | None = None) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+    """The spans of a recording of `n` samples, `read(i, j)` giving a span's (timestamps, samples), released on
+    time: `speed` x real time (0: as fast as possible); `loop` starts again with the clock going on. Behind
+    schedule too, it yields to the event loop between spans (other streams, the publisher and a shutdown signal
+    never wait for a file). Paced with `want`, each span is the samples the consumer wants next (at most
+    PACED_MAX_S of them), released when its last sample is due: one pass downstream per window."""
+    t_first = float(read(0, 1)[0][0])
+    span = float(read(n - 1, n)[0][0]) - t_first + 1.0 / rate  # one pass of the file on its own clock
     step = FAST_CHUNK if speed <= 0 else max(1, int(round(rate * speed * PACED_CHUNK_S)))
     most = max(1, int(rate * PACED_MAX_S))
-    offset = 0.0
-    wall0 = time.monotonic()
+    offset, wall0 = 0.0, time.monotonic()
     while True:
         i = 0
         while i < n:
             j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
-            ts = t[i:j] + offset
-            delay = wall0 + (ts[-1] - t[0]) / speed - time.monotonic() if speed > 0 else 0.0
-            await asyncio.sleep(max(0.0, delay))  # behind schedule too: the event loop is never starved
-            yield slice(i, j), ts
+            ts, x = read(i, j)
+            ts = ts + offset if offset else ts
+            delay = wall0 + (ts[-1] - t_first) / speed - time.monotonic() if speed > 0 else 0.0
+            await asyncio.sleep(max(0.0, delay))
+            yield ts, x
             i = j
         if not loop:
             return
@@ -64,11 +65,13 @@ class CsvBlockSource:
 
     def __init__(self, samples: np.ndarray, rate: float, speed: float, loop: bool) -> None:
         self.samples, self.rate, self.speed, self.loop = samples, rate, speed, loop
-        self.times = np.arange(samples.shape[1]) / rate
+
+    def _read(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.arange(i, j) / self.rate, self.samples[:, i:j]
 
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
-        async for sl, ts in paced(self.times, self.rate, self.speed, self.loop):
-            yield Chunk(timestamps=ts, samples=self.samples[:, sl], received=time.monotonic())
+        async for ts, x in paced(self.samples.shape[1], self._read, self.rate, self.speed, self.loop):
+            yield Chunk(timestamps=ts, samples=x, received=time.monotonic())
 
 
 class FileSource:
@@ -100,35 +103,21 @@ class FileSource:
         self.info = StreamInfo(rate=pb.rate, channels=pb.channels)
         return self.info
 
+    def _read_span(self, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+        assert self.playback is not None
+        block = self.playback.read(i, j)
+        return block.timestamps, block.samples
+
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
-        """Spans of the file released on time: `speed` x real time (0: as fast as possible, yielding to the event
-        loop between chunks). Paced with `want`, each span is the samples the consumer wants next (at most
-        PACED_MAX_S of them), released when its last sample is due: one pass downstream per window."""
+        """The file's spans on time (see `paced`); a file that turned bad half way ends with its error once its
+        good part has played (also with `loop`)."""
         pb = self.playback
         assert pb is not None, "open() first"
-        n, rate, speed = pb.n_samples, pb.rate, self.speed
-        t_first = float(pb.read(0, 1).timestamps[0])
-        span = float(pb.read(n - 1, n).timestamps[0]) - t_first + 1.0 / rate  # one pass on the file's own clock
-        step = FAST_CHUNK if speed <= 0 else max(1, int(round(rate * speed * PACED_CHUNK_S)))
-        most = max(1, int(rate * PACED_MAX_S))
-        offset, wall0 = 0.0, time.monotonic()
-        while True:
-            i = 0
-            while i < n:
-                j = min(n, i + (min(max(1, want()), most) if want is not None and speed > 0 else step))
-                block = pb.read(i, j)
-                ts = block.timestamps + offset if offset else block.timestamps
-                delay = wall0 + (ts[-1] - t_first) / speed - time.monotonic() if speed > 0 else 0.0
-                # behind schedule (or as fast as possible), still yield to the event loop: other streams, the
-                # publisher and a SIGINT/SIGTERM must not wait for the file to catch up
-                await asyncio.sleep(max(0.0, delay))
-                yield Chunk(timestamps=ts, samples=block.samples, received=time.monotonic())
-                i = j
-            if self._late_error is not None:
-                raise SourceError(f"{self._late_error} (the {n} samples before it were played)")
-            if not self.loop:
-                return
-            offset += span
+        loop = self.loop and self._late_error is None
+        async for ts, x in paced(pb.n_samples, self._read_span, pb.rate, self.speed, loop, want):
+            yield Chunk(timestamps=ts, samples=x, received=time.monotonic())
+        if self._late_error is not None:
+            raise SourceError(f"{self._late_error} (the {pb.n_samples} samples before it were played)")
 
     async def close(self) -> None:
         if self.playback is not None:

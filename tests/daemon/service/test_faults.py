@@ -167,7 +167,8 @@ async def test_broker_down_at_start_then_up(tmp_path, classifier):
 async def test_stalled_broker_bounds_the_queue_counts_drops_and_loses_no_alert(mosquitto, subscriber, tmp_path,
                                                                                 classifier):
     path = write_continuous_csv(tmp_path / "st.csv", [("normal", 30), ("seizure", 30), ("normal", 60)], seed=2)
-    streams = [{"source": "csv", "path": str(path), "speed": 0, "id": f"st{i}"} for i in range(8)]
+    # paced (a file at speed 0 would wait for the broker instead: test_service_files)
+    streams = [{"source": "csv", "path": str(path), "speed": 50, "id": f"st{i}"} for i in range(8)]
     cfg = make_config(mosquitto, streams, tmp_path, mqtt={"prediction_queue": 500})
     async with running(cfg, classifier) as (svc, task):
         await asyncio.wait_for(svc.publisher.connected.wait(), 10)
