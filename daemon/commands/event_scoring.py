@@ -4,7 +4,7 @@ Sessions are built by joining the evaluation file's recordings end to end in a s
 `per_session` recordings a session; a run of consecutive seizure recordings is one seizure event with
 known start and end. A labelled continuous recording (a ward's own, say) is instead played as recorded: one
 session, every channel, its own timeline; a run of seizure-labelled samples is one event. Every session is
-played as a CSV stream, as fast as possible, through the daemon's sources, ring buffers, scheduler, model and
+played as a file stream, as fast as possible, through the daemon's sources, ring buffers, scheduler, model and
 alert state (only the MQTT publisher is replaced by an in-memory sink). An alarm is the alert state entering
 `seizure`; its detection time is the end of the window that completed the `on_windows` run. A recorded EDF/BDF or
 XDF file is played straight from disk as one session, its seizures marked by its annotations.
@@ -149,19 +149,24 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
 
 def recorded_sessions(recordings: Sequence[Recording], folder: Path, prefix: str = "") -> tuple[list[Session], dict]:
     """Labelled continuous recordings played as recorded, a session each: every channel, the recording's own
-    timestamps (gaps kept) starting at 0, written into `folder`; streams are named `<prefix>session<k>`."""
+    timestamps (gaps kept), on a session clock starting at 0; a recording read whole from a file plays that file
+    itself, any other is written into `folder`; streams are named `<prefix>session<k>`."""
     sessions, configs = [], []
     for k, rec in enumerate(recordings):
         t = rec.times()
-        t = t - t[0]
+        origin = float(t[0])
+        t = t - origin
         labels = rec.sample_labels
         runs = [(a, float(t[a]), float(t[b - 1] + 1 / rec.rate))  # (first sample, start, end) of each run
                 for a, b in label_runs(labels)]
         stream = f"{prefix}session{k}"
-        path = write_continuous(folder / f"{stream}.csv", rec.samples, rec.channels, t)
+        if rec.path is not None:
+            cfg = {"path": str(rec.path)} | ({} if rec.timestamps is not None else {"rate": rec.rate})
+        else:
+            cfg, origin = {"path": str(write_continuous(folder / f"{stream}.csv", rec.samples, rec.channels, t))}, 0.0
         sessions.append(Session(stream, runs[-1][2], [(a, b) for i, a, b in runs if labels[i] == SEIZURE],
-                                [(f"{rec.id}@{i}", a, b) for i, a, b in runs]))
-        configs.append({"source": "csv", "path": str(path), "speed": 0, "id": stream})
+                                [(f"{rec.id}@{i}", a, b) for i, a, b in runs], origin))
+        configs.append({"source": "file", "speed": 0, "id": stream, **cfg})
     return sessions, {"stream": configs}
 
 

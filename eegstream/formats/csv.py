@@ -47,6 +47,7 @@ class Recording:
     sample_labels: np.ndarray | None = None
     uci_y: int | None = None
     uci_name: str | None = None  # the recording's name in a UCI file (the part after `X{k}.`)
+    path: Path | None = None  # the continuous-layout file it was read from, whole
 
     @property
     def n_samples(self) -> int:
@@ -257,7 +258,7 @@ def read_continuous(path: str | Path, rate: float | None = None, max_rows: int |
         sample_labels = _parse_labels(path, header[label_col], [r[label_col] for r in rows])
     return Recording(
         id=path.stem, samples=samples, rate=rate, channels=tuple(header[i] for i in ch_cols),
-        timestamps=timestamps, sample_labels=sample_labels,
+        timestamps=timestamps, sample_labels=sample_labels, path=path if max_rows is None else None,
     )
 
 

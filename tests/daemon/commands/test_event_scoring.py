@@ -148,8 +148,8 @@ def test_a_labelled_continuous_recording_is_one_session_on_its_own_timeline(tmp_
     assert session.duration == pytest.approx(95.0, abs=0.01)  # from 0, not from the file's 5000 s
     assert [(round(a, 1), round(b, 1)) for a, b in session.seizures] == [(20.0, 35.0), (65.0, 75.0)]
     assert [i for i, _, _ in session.recordings][:2] == ["ward@0", f"ward@{int(round(20 * MODEL_RATE_HZ))}"]
-    played = read_continuous(streams["stream"][0]["path"])
-    assert played.channels == ("T3", "T4") and played.samples.shape == rec.samples.shape
+    assert streams["stream"][0]["path"] == str(tmp_path / "ward.csv")  # the file itself, no copy
+    assert session.origin == pytest.approx(5000.0) and list(tmp_path.iterdir()) == [tmp_path / "ward.csv"]
 
 
 def test_evaluate_events_plays_a_ward_recording_as_recorded_on_every_channel(tmp_path, capsys):
