@@ -17,6 +17,7 @@ from eegd.eegstream.quality import QualityLimits
 from eegd.eegstream.sources.discovery import stream_id
 from eegd.eegstream.sources.lsl_metadata import UNIT_CHOICES, predicate
 
+FILE_SOURCES = ("file", "csv")  # `source` values of a recorded file ("csv" is the older name)
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
@@ -195,7 +196,7 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: only for csv streams")
         default_id = s.source_id or s.name or s.type or ""
-    elif s.source in ("file", "csv"):
+    elif s.source in FILE_SOURCES:
         if s.path is None:
             raise ConfigError(f"{key}.path: required for a {s.source} stream")
         if s.unit != "auto":

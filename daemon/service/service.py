@@ -14,7 +14,7 @@ import numpy as np
 from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
-from eegd.daemon.service.config import Config, ConfigError, StreamConfig
+from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.inference_engine import InferenceEngine
 from eegd.daemon.service.messages import Outgoing, Topics
@@ -58,7 +58,7 @@ def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_
                 discovered: bool = False) -> Source:
     """The stream's source; `recordings`: a CSV file's contents when already read; `discovered`: a stream found
     by discovery, given up after `drop_after_s` away."""
-    if s.source in ("file", "csv"):
+    if s.source in FILE_SOURCES:
         assert s.path is not None
         return FileSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings,
                           stream=s.name)
@@ -128,7 +128,7 @@ class Service:
             def wanted() -> int:  # the current buffers' (a new layout gets new ones)
                 return sw.samples_wanted() if sw else 1
 
-            fast = st.cfg.source in ("file", "csv") and st.cfg.speed == 0
+            fast = st.cfg.source in FILE_SOURCES and st.cfg.speed == 0
             async for chunk in source.chunks(want=wanted):
                 if fast:  # a file played as fast as possible waits for the publisher rather than outrun it
                     await self._room_for_fast()
@@ -187,7 +187,7 @@ class Service:
         singles = []
         for st in self.streams:
             c = st.cfg
-            if c.source in ("file", "csv") and is_csv(c.path) and c.speed > 0 and not c.channels:
+            if c.source in FILE_SOURCES and is_csv(c.path) and c.speed > 0 and not c.channels:
                 groups.setdefault((c.speed, c.loop, c.rate), []).append(st)
             else:
                 singles.append(st)
