@@ -34,8 +34,9 @@ def _channels(info: dict) -> list[dict]:
         return []
 
 
-def _is_markers(info: dict) -> bool:
-    return _text(info, "channel_format") == "string" or _text(info, "type").lower() in ("markers", "marker")
+def _is_markers(channel_format: str, type_: str) -> bool:
+    """A stream of text markers (annotations), not of signals."""
+    return channel_format == "string" or type_.lower() in ("markers", "marker")
 
 
 def stream_names(path: str | Path) -> list[str]:
@@ -75,7 +76,7 @@ class XdfFile:
                                      ": say which one with --stream NAME")
         eeg_id = picked[0]["stream_id"]
         marker_ids = [h["stream_id"] for h in headers if h["stream_id"] != eeg_id
-                      and (h.get("channel_format") == "string" or str(h.get("type", "")).lower() == "markers")]
+                      and _is_markers(str(h.get("channel_format", "")), str(h.get("type", "")))]
         try:
             loaded, _ = pyxdf.load_xdf(str(self.path), select_streams=[eeg_id, *marker_ids])
         except Exception as exc:  # noqa: BLE001
@@ -88,7 +89,7 @@ class XdfFile:
         rate = float(_text(info, "nominal_srate") or 0)
         if rate <= 0:
             raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} has an irregular sampling rate")
-        if _is_markers(info):
+        if _is_markers(_text(info, "channel_format"), _text(info, "type")):
             raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} holds text markers, not signals")
         x = np.asarray(eeg["time_series"], dtype=np.float64)
         n_ch = int(_text(info, "channel_count") or x.shape[1])
