@@ -63,7 +63,8 @@ class Playback:
         self.kinds = tuple(c.kind for c in chans)
         eeg = [k == "eeg" for k in self.kinds]
         self.units = tuple("microvolts" if e else c.unit for c, e in zip(chans, eeg, strict=True))
-        self._scales = np.array([(c.uv_per_unit or 1.0) if e else 1.0 for c, e in zip(chans, eeg, strict=True)])
+        self._scales = np.array([(c.uv_per_unit or 1.0) if e else 1.0 for c, e in zip(chans, eeg, strict=True)],
+                                dtype=np.float32)
         top = [i for i, c in zip(self.picks, chans, strict=True) if c.rate == self.rate]
         self.n_samples = min(rec.n_samples(i) for i in top)
         slower = [c for c in chans if c.rate != self.rate]
@@ -92,7 +93,7 @@ class Playback:
                 b = min(self.rec.n_samples(i), int(np.floor((stop - 1) * ratio)) + 2)
                 x = self.rec.read(i, a, b - a)
                 out[:, j] = np.interp(np.arange(start, stop) * ratio, np.arange(a, a + len(x)), x)
-        out *= self._scales.astype(np.float32)
+        out *= self._scales
         ts = self.rec.times(start, n)
         if ts is None:
             ts = np.arange(start, stop, dtype=np.float64) / self.rate
