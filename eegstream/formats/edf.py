@@ -100,8 +100,8 @@ class EdfFile:
             Channel(label, float(r.getSampleFrequency(i)), r.getPhysicalDimension(i),
                     channel_kind(r.getLabel(i), r.getPhysicalDimension(i), r.getTransducer(i)))
             for i, label in enumerate(labels))
-        per_record = [int(r.getNSamples()[i] // max(1, r.datarecords_in_file)) for i in range(r.signals_in_file)]
-        self._n = [p * self.records for p in per_record]
+        per_record = r.getNSamples() // max(1, r.datarecords_in_file)
+        self._n = [int(p) * self.records for p in per_record]
         onsets, durations, texts = r.readAnnotations()
         self.annotations = tuple(Annotation(float(o), float(d) if d > 0 else None, str(t))
                                  for o, d, t in zip(onsets, durations, texts, strict=True))
