@@ -192,12 +192,13 @@ def format_table(r: dict) -> str:
 
 
 def cmd_fusion(args: argparse.Namespace) -> int:
-    from eegd.daemon.commands.inputs import labelled, read
+    from eegd.daemon.commands.inputs import labelled_input
+    from eegd.eegstream.formats.csv import MODEL_RATE_HZ
     from eegd.models.inference import Classifier
     from eegd.models.offline.splits import kfold_by_recording
 
     summary = json.loads((Path(args.crossval) / "crossval.json").read_text())
-    recordings = labelled(args.data, read(args.data))
+    recordings = list(labelled_input(args.data, MODEL_RATE_HZ))  # as crossval read them: the same folds
     splits = kfold_by_recording(recordings, summary["folds"], summary["config"]["seed"])
     folds = []
     for i, (path, (_, test)) in enumerate(zip(summary["checkpoints"], splits, strict=True)):

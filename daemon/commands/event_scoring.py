@@ -2,12 +2,12 @@
 
 Sessions are built by joining the evaluation file's recordings end to end in a seeded random order,
 `per_session` recordings a session; a run of consecutive seizure recordings is one seizure event with
-known start and end. A labelled continuous recording (a ward's own, say) is instead played as recorded: one
-session, every channel, its own timeline; a run of seizure-labelled samples is one event. Every session is
-played as a file stream, as fast as possible, through the daemon's sources, ring buffers, scheduler, model and
-alert state (only the MQTT publisher is replaced by an in-memory sink). An alarm is the alert state entering
-`seizure`; its detection time is the end of the window that completed the `on_windows` run. A recorded EDF/BDF or
-XDF file is played straight from disk as one session, its seizures marked by its annotations.
+known start and end. A recorded file (a labelled continuous CSV, EDF/BDF, XDF: a ward's own, say) is instead
+played as recorded, straight from disk: one session, every channel, its own timeline; a run of seizure-labelled
+samples, or a seizure its annotations mark, is one event. Every session is played as a file stream, as fast as
+possible, through the daemon's sources, ring buffers, scheduler, model and alert state (only the MQTT publisher is
+replaced by an in-memory sink). An alarm is the alert state entering `seizure`; its detection time is the end of
+the window that completed the `on_windows` run.
 
 Plain numbers: an event is detected when an alarm goes off between its first sample and 5 s after its
 last, or is already on when it begins (latency 0); latency = detection time - first sample. An alarm
@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from eegd.daemon.service.alert_state import AlertState
-from eegd.daemon.service.config import AlertsConfig, parse
+from eegd.daemon.service.config import AlertsConfig, Config, StreamConfig, WindowConfig
 from eegd.daemon.service.messages import Outgoing
 from eegd.daemon.service.service import Service
 from eegd.eegstream.band_filter import BandSettings
-from eegd.eegstream.formats.csv import Recording, label_runs, write_continuous, write_single_channel
+from eegd.eegstream.formats.csv import Recording
 from eegd.eegstream.formats.labelled import label_spans
 from eegd.eegstream.formats.readers import open_recording
 from eegd.eegstream.formats.recording import Playback
@@ -119,17 +118,16 @@ class CollectingSink:
         await task
 
 
-def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int, folder: Path, prefix: str = "",
-                   ) -> tuple[list[Session], dict]:
-    """Write the sessions as continuous CSVs (one column `eeg`, at the recordings' rate) into `folder`;
-    streams are named `<prefix>session<k>`."""
+def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int, prefix: str = "",
+                   ) -> tuple[list[Session], dict[str, Recording]]:
+    """The sessions and, by stream name (`<prefix>session<k>`), each one's signal: its recordings joined end to
+    end (one channel `eeg`, at the recordings' rate), played from memory."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(recordings))
-    sessions, configs = [], []
+    sessions, signals = [], {}
     for k, start in enumerate(range(0, len(order), per_session)):
         parts = [recordings[i] for i in order[start : start + per_session]]
         rate = parts[0].rate
-        x = np.concatenate([r.samples[:, 0] for r in parts])
         bounds = np.cumsum([0] + [r.n_samples for r in parts]) / rate
         seizures: list[tuple[float, float]] = []
         played: list[tuple[str, float, float]] = []
@@ -141,50 +139,31 @@ def build_sessions(recordings: Sequence[Recording], per_session: int, seed: int,
                 else:
                     seizures.append((float(a), float(b)))
         stream = f"{prefix}session{k}"
-        path = write_single_channel(folder / f"{stream}.csv", x)
+        signals[stream] = Recording(id=stream, samples=np.concatenate([r.samples[:, :1] for r in parts]),
+                                    rate=rate, channels=("eeg",))
         sessions.append(Session(stream, float(bounds[-1]), seizures, played))
-        configs.append({"source": "csv", "path": str(path), "speed": 0, "rate": rate, "id": stream})
-    return sessions, {"stream": configs}
+    return sessions, signals
 
 
-def recorded_sessions(recordings: Sequence[Recording], folder: Path, prefix: str = "") -> tuple[list[Session], dict]:
-    """Labelled continuous recordings played as recorded, a session each: every channel, the recording's own
-    timestamps (gaps kept), on a session clock starting at 0; a recording read whole from a file plays that file
-    itself, any other is written into `folder`; streams are named `<prefix>session<k>`."""
-    sessions, configs = [], []
-    for k, rec in enumerate(recordings):
-        t = rec.times()
-        origin = float(t[0])
-        t = t - origin
-        labels = rec.sample_labels
-        runs = [(a, float(t[a]), float(t[b - 1] + 1 / rec.rate))  # (first sample, start, end) of each run
-                for a, b in label_runs(labels)]
-        stream = f"{prefix}session{k}"
-        if rec.path is not None:
-            cfg = {"path": str(rec.path)} | ({} if rec.timestamps is not None else {"rate": rec.rate})
-        else:
-            cfg, origin = {"path": str(write_continuous(folder / f"{stream}.csv", rec.samples, rec.channels, t))}, 0.0
-        sessions.append(Session(stream, runs[-1][2], [(a, b) for i, a, b in runs if labels[i] == SEIZURE],
-                                [(f"{rec.id}@{i}", a, b) for i, a, b in runs], origin))
-        configs.append({"source": "file", "speed": 0, "id": stream, **cfg})
-    return sessions, {"stream": configs}
+def file_session(path: str | Path, prefix: str = "", stream: str | None = None, rate: float | None = None,
+                 ) -> Session:
+    """A recorded file (continuous CSV with a `label` column, EDF/BDF, XDF) played as recorded, straight from the
+    file: one session, every EEG channel, its own timeline (gaps kept); seizures from its labels or, by the
+    contract's rule, its annotations. `rate`: a CSV file's rate when it has no timestamp column."""
+    pb = Playback(open_recording(path, rate, stream))
 
+    def time_of(i: int) -> float:  # sample i's time on the file's clock; the end of the last sample for i = n
+        last = min(i, pb.n_samples - 1)
+        return float(pb.read(last, last + 1).timestamps[0]) + (i - last) / pb.rate
 
-def file_session(path: str | Path, prefix: str = "", stream: str | None = None) -> tuple[list[Session], dict]:
-    """A recorded file (EDF/BDF, XDF) played as recorded, straight from the file: one session, every EEG channel,
-    seizures from its annotations by the contract's rule."""
-    pb = Playback(open_recording(path, stream=stream))
     try:
-        origin = float(pb.read(0, 1).timestamps[0])
-        runs = [(a / pb.rate, b / pb.rate, label) for a, b, label in label_spans(pb, str(path))]
-        duration = pb.duration_s
+        origin = time_of(0)
+        runs = [(time_of(a) - origin, time_of(b) - origin, label) for a, b, label in label_spans(pb, str(path))]
+        duration = time_of(pb.n_samples) - origin
     finally:
         pb.close()
-    name = f"{prefix}session0"
-    session = Session(name, duration, [(a, b) for a, b, label in runs if label == "seizure"],
-                      [(f"{Path(path).stem}@{a:.0f}s", a, b) for a, b, _ in runs], origin)
-    cfg = {"source": "file", "path": str(path), "speed": 0, "id": name}
-    return [session], {"stream": [cfg | ({"name": stream} if stream else {})]}
+    return Session(f"{prefix}session0", duration, [(a, b) for a, b, label in runs if label == "seizure"],
+                   [(f"{Path(path).stem}@{a:.0f}s", a, b) for a, b, _ in runs], origin)
 
 
 def seizure_intervals(changes: Sequence[tuple[float, str]], end: float) -> list[tuple[float, float]]:
@@ -293,40 +272,41 @@ def held_out_tuning(sessions: Sequence[Session], fold_of: dict[str, int], grid: 
 
 async def play_sessions(classifier: Classifier, recordings: Sequence[Recording] | Path, per_session: int, seed: int,
                         alerts: AlertsConfig, hop: int = 30, prefix: str = "", band: BandSettings | None = None,
-                        ) -> tuple[list[Session], dict[str, Capture]]:
-    """`recordings`: joined into sessions, or played as recorded when labelled continuous; or a recorded file
-    (EDF/BDF, XDF) played straight from disk."""
-    with tempfile.TemporaryDirectory(prefix="eegd-events-") as tmp:
-        if isinstance(recordings, Path):
-            sessions, streams = file_session(recordings, prefix)
-        elif recordings and all(r.sample_labels is not None for r in recordings):
-            sessions, streams = recorded_sessions(recordings, Path(tmp), prefix)
-        else:
-            sessions, streams = build_sessions(recordings, per_session, seed, Path(tmp), prefix)
-        cfg = parse({**streams, "window": {"hop": hop}, "alerts": dataclasses.asdict(alerts),
-                     "filter": dataclasses.asdict(band or BandSettings())})
-        sink = CollectingSink()
-        service = Service(cfg, classifier, publisher=sink)
-        log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
-                 sum(s.duration for s in sessions) / 3600)
-        await service.run()
+                        rate: float | None = None) -> tuple[list[Session], dict[str, Capture]]:
+    """`recordings`: joined into sessions played from memory; or a recorded file played straight from disk
+    (`rate`: a CSV file's rate without timestamps)."""
+    if isinstance(recordings, Path):
+        sessions = [file_session(recordings, prefix, rate=rate)]
+        streams = [StreamConfig(id=sessions[0].stream, source="file", path=str(recordings), speed=0, rate=rate)]
+        signals: dict[str, Recording] = {}
+    else:
+        sessions, signals = build_sessions(recordings, per_session, seed, prefix)
+        streams = [StreamConfig(id=k, source="file", path=f"{k}.memory", speed=0) for k in signals]
+    sink = CollectingSink()
+    cfg = Config(window=WindowConfig(hop=hop), alerts=alerts, filter=band or BandSettings(), stream=tuple(streams))
+    service = Service(cfg, classifier, publisher=sink, recordings={k: [r] for k, r in signals.items()})
+    log.info("playing %d sessions (%.1f h of signal) through the pipeline", len(sessions),
+             sum(s.duration for s in sessions) / 3600)
+    await service.run()
     origin = {s.stream: s.origin for s in sessions}
     return sessions, {k: c.shifted(origin.get(k, 0.0)) for k, c in sink.captures.items()}
 
 
 def evaluate_events(parts: Sequence[tuple[Classifier, Sequence[Recording] | Path]], per_session: int = 10,
                     seed: int = 0, alerts: AlertsConfig | None = None, tune: Sequence[AlertsConfig] = (),
-                    band: BandSettings | None = None) -> dict:
+                    band: BandSettings | None = None, rate: float | None = None) -> dict:
     """The `events` block of `eegd evaluate --json` (`tune` adds a row per alert setting tried), over one or
     several (model, held-out recordings) pairs, e.g. the folds of a cross-validation, each
-    played with its own model and scored together (streams named `fold<i>-session<k>` when more than one)."""
+    played with its own model and scored together (streams named `fold<i>-session<k>` when more than one);
+    `rate`: a recorded CSV file's rate when it has no timestamp column."""
     alerts = alerts or AlertsConfig()
     sessions: list[Session] = []
     captures: dict[str, Capture] = {}
     fold_of: dict[str, int] = {}
     for i, (classifier, recordings) in enumerate(parts):
         prefix = f"fold{i + 1}-" if len(parts) > 1 else ""
-        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix, band=band))
+        s, c = asyncio.run(play_sessions(classifier, recordings, per_session, seed, alerts, prefix=prefix,
+                                          band=band, rate=rate))
         sessions += s
         captures.update(c)
         # folds for held-out tuning: each model's own, or with one model session k in fold k mod HELD_OUT_FOLDS

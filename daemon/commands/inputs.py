@@ -19,36 +19,24 @@ def user_errors() -> tuple[type[Exception], ...]:
     return UsageError, RecordingError, CheckpointError, ConfigError
 
 
-def read(path: str, rate: float | None = None) -> list:
-    """Every recording of a CSV file (`--data`), refused with one line when the file is not there."""
-    from eegd.eegstream.formats.csv import read_recordings
+def read_uci_file(path: str) -> list | None:
+    """The recordings of a UCI-layout CSV file (`--data`), read whole; None for any other file."""
+    from eegd.eegstream.formats.csv import is_uci_header, read_header, read_uci
+    from eegd.eegstream.formats.readers import is_csv
 
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file")
-    return read_recordings(path, rate)
-
-
-def labelled(path: str, recs: list) -> list:
-    """The file's labelled recordings (UCI recordings, a continuous file's runs of one label)."""
-    from eegd.eegstream.formats.csv import labelled_segments
-
-    out = [seg for r in recs for seg in labelled_segments(r)]
-    if not out:
-        raise UsageError(f"{path}: no labelled recordings")
-    return out
+    return read_uci(path) if is_csv(path) and is_uci_header(read_header(path)) else None
 
 
 def labelled_input(path: str, model_rate: float, rate: float | None = None) -> Iterable:
-    """The labelled recordings behind `--data`: a CSV file's (UCI recordings, a continuous file's label runs),
-    or an EDF/BDF/XDF file's annotated runs at `model_rate`, read a piece at a time (an iterator)."""
+    """The labelled recordings behind `--data`: a UCI file's recordings, or a recorded file's labelled runs
+    (a continuous CSV's label column, an EDF/BDF/XDF file's annotations) at `model_rate`, read a piece at a time
+    (an iterator); `rate`: a CSV file's rate without timestamps."""
     from eegd.eegstream.formats.labelled import labelled_pieces
-    from eegd.eegstream.formats.readers import is_csv
 
-    if is_csv(path):
-        return labelled(path, read(path, rate))
-    if not Path(path).is_file():
-        raise UsageError(f"{path}: no such file")
-    return labelled_pieces(path, model_rate)
+    recordings = read_uci_file(path)
+    return recordings if recordings is not None else labelled_pieces(path, model_rate, rate=rate)
 
 
 def check_device(device: str) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -36,6 +37,7 @@ from eegd.models.inference import Classifier, pick_device
 log = logging.getLogger(__name__)
 
 BLOCK_MIN_STREAMS = 8  # from this many paced CSV streams alike, they play as one block (one task, 2-D buffers)
+BLOCK_MAX_BYTES = 16 << 20  # a block is held in memory: a larger CSV file streams from disk as a stream of its own
 
 
 class Publisher(Protocol):
@@ -87,8 +89,10 @@ class StreamState:
 
 class Service:
     def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None,
-                 publisher: Publisher | None = None) -> None:
+                 publisher: Publisher | None = None, recordings: dict[str, list[Recording]] | None = None) -> None:
+        """`recordings`: file streams' signals already in memory, by stream id (played instead of their path)."""
         self.cfg = cfg
+        self._preloaded = recordings or {}
         self.classifier = classifier
         self.labels = classifier.labels
         self.model_rate = classifier.sample_rate
@@ -187,7 +191,8 @@ class Service:
         singles = []
         for st in self.streams:
             c = st.cfg
-            if c.source in FILE_SOURCES and is_csv(c.path) and c.speed > 0 and not c.channels:
+            if c.source in FILE_SOURCES and is_csv(c.path) and c.speed > 0 and not c.channels \
+                    and Path(c.path).stat().st_size <= BLOCK_MAX_BYTES:
                 groups.setdefault((c.speed, c.loop, c.rate), []).append(st)
             else:
                 singles.append(st)
@@ -325,7 +330,8 @@ class Service:
             pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
             sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
             blocks, singles = self.plan_blocks()
-            pumps = [tg.create_task(self.pump(st), name=f"stream-{st.cfg.id}") for st in singles]
+            pumps = [tg.create_task(self.pump(st, self._preloaded.get(st.cfg.id)), name=f"stream-{st.cfg.id}")
+                     for st in singles]
             pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
             pumps += [tg.create_task(self.discover(d, tg), name=f"discover-{i}")
                       for i, d in enumerate(self.discover_cfgs)]

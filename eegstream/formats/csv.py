@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import re
 from collections.abc import Sequence
@@ -47,7 +48,6 @@ class Recording:
     sample_labels: np.ndarray | None = None
     uci_y: int | None = None
     uci_name: str | None = None  # the recording's name in a UCI file (the part after `X{k}.`)
-    path: Path | None = None  # the continuous-layout file it was read from, whole
 
     @property
     def n_samples(self) -> int:
@@ -71,8 +71,8 @@ def _error(path: Path, what: str, row: int | None = None, column: str | None = N
     return err
 
 
-def _read_rows(path: Path, max_rows: int | None = None) -> tuple[list[str], list[list[str]]]:
-    """Header and data rows (at most `max_rows`); rows are numbered as in a spreadsheet (the header is row 1)."""
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and data rows of a whole file; rows are numbered as in a spreadsheet (the header is row 1)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -81,20 +81,26 @@ def _read_rows(path: Path, max_rows: int | None = None) -> tuple[list[str], list
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CsvFormatError(f"{path}: not a CSV text file ({exc})") from None
     rows = [r for r in rows if r]  # blank lines carry nothing
-    if max_rows is not None:
-        rows = rows[: max_rows + 1]
     if not rows:
         raise _error(path, "file is empty")
-    header = [h.strip() for h in rows[0]]
-    if _looks_numeric(header):
-        raise _error(path, "no header: the first row holds numbers, expected column names", row=1)
+    header = _check_header(path, rows[0])
     if len(rows) == 1:
         raise _error(path, "header but no data rows")
-    width = len(header)
-    for i, r in enumerate(rows[1:], start=2):
+    _check_widths(path, rows[1:], len(header), 2)
+    return header, rows[1:]
+
+
+def _check_header(path: Path, first: list[str]) -> list[str]:
+    header = [h.strip() for h in first]
+    if _looks_numeric(header):
+        raise _error(path, "no header: the first row holds numbers, expected column names", row=1)
+    return header
+
+
+def _check_widths(path: Path, rows: list[list[str]], width: int, first_row: int) -> None:
+    for i, r in enumerate(rows, start=first_row):
         if len(r) != width:
             raise _error(path, f"wrong column count: {len(r)} cells, header has {width}", row=i)
-    return header, rows[1:]
 
 
 def _looks_numeric(cells: list[str]) -> bool:
@@ -108,9 +114,11 @@ def _looks_numeric(cells: list[str]) -> bool:
     return numeric > len(cells) // 2
 
 
-def _parse_numbers(path: Path, header: list[str], rows: list[list[str]], cols: list[int]) -> np.ndarray:
-    """The given columns as float64 (rows x cols); a bad cell raises naming its row and column.
-    Values must be finite and within float32's range (samples are kept as float32)."""
+def _parse_numbers(path: Path, header: list[str], rows: list[list[str]], cols: list[int], first_row: int = 2,
+                   ) -> np.ndarray:
+    """The given columns as float64 (rows x cols); a bad cell raises naming its row (`first_row` is the
+    spreadsheet row of rows[0]) and column. Values must be finite and within float32's range (samples are kept
+    as float32)."""
     block = [[r[c] for c in cols] for r in rows]
     try:
         values = np.array(block, dtype=np.float64)
@@ -118,17 +126,18 @@ def _parse_numbers(path: Path, header: list[str], rows: list[list[str]], cols: l
         for i, r in enumerate(block):
             for j, cell in enumerate(r):
                 if cell.strip() == "":
-                    raise _error(path, "empty cell", row=i + 2, column=header[cols[j]]) from None
+                    raise _error(path, "empty cell", row=i + first_row, column=header[cols[j]]) from None
                 try:
                     float(cell)
                 except ValueError:
-                    raise _error(path, f"non-numeric value {cell[:20]!r}", row=i + 2, column=header[cols[j]]) from None
+                    raise _error(path, f"non-numeric value {cell[:20]!r}", row=i + first_row,
+                                 column=header[cols[j]]) from None
         raise  # pragma: no cover - numpy refused something float() accepts
     bad = ~(np.abs(values) <= np.finfo(np.float32).max)  # also true for NaN
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         what = "non-finite value" if not np.isfinite(values[i, j]) else "value out of range"
-        raise _error(path, f"{what} {block[i][j]!r}", row=i + 2, column=header[cols[j]])
+        raise _error(path, f"{what} {block[i][j]!r}", row=i + first_row, column=header[cols[j]])
     return values
 
 
@@ -225,58 +234,6 @@ def write_continuous(path: str | Path, samples: np.ndarray, channels: Sequence[s
     return path
 
 
-def read_continuous(path: str | Path, rate: float | None = None, max_rows: int | None = None) -> Recording:
-    """A continuous-layout file: optional `timestamp` (s), one column per channel, optional `label`.
-    `max_rows` reads only the first data rows (the good part of a file that turns bad later)."""
-    path = Path(path)
-    header, rows = _read_rows(path, max_rows)
-    lower = [h.lower() for h in header]
-    ts_col = lower.index("timestamp") if "timestamp" in lower else None
-    label_col = lower.index("label") if "label" in lower else None
-    ch_cols = [i for i in range(len(header)) if i not in (ts_col, label_col)]
-    if not ch_cols:
-        raise _error(path, "no channel columns (only timestamp/label)")
-    for i in ch_cols:
-        if header[i] == "":
-            raise _error(path, f"channel column {i + 1} has no name", row=1)
-    samples = _parse_numbers(path, header, rows, ch_cols).astype(np.float32)
-    timestamps = None
-    if ts_col is not None:
-        timestamps = _parse_numbers(path, header, rows, [ts_col])[:, 0]
-        steps = np.diff(timestamps)
-        bad = np.flatnonzero(steps <= 0)
-        if bad.size:
-            raise _error(path, "timestamp does not increase", row=int(bad[0]) + 3, column=header[ts_col])
-        if timestamps.size > 1:
-            rate = float(1.0 / np.median(steps))
-    if rate is None:
-        rate = MODEL_RATE_HZ
-    if not rate > 0:
-        raise _error(path, f"sample rate must be positive, got {rate}")
-    sample_labels = None
-    if label_col is not None:
-        sample_labels = _parse_labels(path, header[label_col], [r[label_col] for r in rows])
-    return Recording(
-        id=path.stem, samples=samples, rate=rate, channels=tuple(header[i] for i in ch_cols),
-        timestamps=timestamps, sample_labels=sample_labels, path=path if max_rows is None else None,
-    )
-
-
-def _parse_labels(path: Path, column: str, cells: list[str]) -> np.ndarray:
-    """Label cells are product label names or UCI y codes 1..5."""
-    lookup = {name: i for i, name in enumerate(LABELS)}
-    for y in range(1, 6):
-        lookup[str(y)] = label_index(label_from_uci_y(y))
-    out = np.empty(len(cells), dtype=np.int64)
-    for i, cell in enumerate(cells):
-        key = cell.strip().lower()
-        if key not in lookup:
-            raise _error(path, f"unknown label {cell!r} (expected {', '.join(LABELS)} or 1..5)",
-                         row=i + 2, column=column)
-        out[i] = lookup[key]
-    return out
-
-
 def read_header(path: str | Path) -> list[str]:
     path = Path(path)
     try:
@@ -284,6 +241,8 @@ def read_header(path: str | Path) -> list[str]:
             first = next(csv.reader(f), None)
     except FileNotFoundError:
         raise CsvFormatError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CsvFormatError(f"{path}: not a CSV text file ({exc})") from None
     if first is None:
         raise _error(path, "file is empty")
     return [h.strip() for h in first]
@@ -302,47 +261,21 @@ def label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.r_[0, edges].tolist(), np.r_[edges, len(labels)].tolist(), strict=True))
 
 
-def labelled_segments(rec: Recording) -> list[Recording]:
-    """Split a continuous recording with per-sample labels into runs of one label (for scoring)."""
-    if rec.label is not None:
-        return [rec]
-    if rec.sample_labels is None:
-        raise CsvFormatError(f"{rec.id}: no label column, cannot score it")
-    out = []
-    for a, b in label_runs(rec.sample_labels):
-        out.append(
-            Recording(
-                id=f"{rec.id}@{a}", samples=rec.samples[a:b], rate=rec.rate, channels=rec.channels,
-                timestamps=None if rec.timestamps is None else rec.timestamps[a:b],
-                label=int(rec.sample_labels[a]),
-            )
-        )
-    return out
-
-
 class CsvFile:
-    """A CSV file of either layout behind the recorded-file interface (read whole: CSV has no index to seek by).
-    UCI recordings are played one after the other; every column is an EEG channel in µV. A continuous file that
-    turns bad half way gives the rows before the fault, and `late_error` says what was wrong after them."""
+    """UCI recordings (or recordings already read) behind the recorded-file interface, played one after the other
+    from memory: the UCI layout is shuffled rows, so it is read whole. Every column is an EEG channel in µV."""
 
-    def __init__(self, path: str | Path, rate: float | None = None,
-                 recordings: list[Recording] | None = None) -> None:
+    def __init__(self, path: str | Path, recordings: list[Recording] | None = None) -> None:
         self.path = Path(path)
-        self.late_error: CsvFormatError | None = None
         if recordings is None:
-            try:
-                recordings = read_recordings(self.path, rate)
-            except CsvFormatError as exc:
-                if exc.row is None or exc.row <= 2 or is_uci_header(read_header(self.path)):
-                    raise
-                recordings = [read_continuous(self.path, rate, exc.row - 2)]
-                self.late_error = exc
+            recordings = read_uci(self.path)
         first = recordings[0]
         self._x = np.concatenate([r.samples for r in recordings]) if len(recordings) > 1 else first.samples
         self._t = first.timestamps if len(recordings) == 1 else None
         self.channels = tuple(Channel(c, first.rate, "uV", "eeg") for c in first.channels)
         self.annotations: tuple = ()
         self.notes: tuple[str, ...] = ()
+        self.late_error: CsvFormatError | None = None
 
     def n_samples(self, ch: int) -> int:
         return len(self._x)
@@ -355,3 +288,216 @@ class CsvFile:
 
     def close(self) -> None:
         return None
+
+
+BLOCK_ROWS = 4096  # rows parsed at a time; the byte offset of every block's first row is kept
+
+
+class ContinuousCsv:
+    """A continuous-layout file (optional `timestamp` in seconds, one column per channel in µV, optional `label`)
+    read a block of rows at a time, never whole. Opening it checks every row once and keeps only where each block
+    starts, the label runs and the first fault: a file that turns bad half way gives the rows before the fault, and
+    `late_error` says what was wrong after them. With timestamps, the rate is 1 / the median step of the first
+    block; without, it is `rate` (the model's rate when not given)."""
+
+    def __init__(self, path: str | Path, rate: float | None = None) -> None:
+        self.path = Path(path)
+        self.annotations: tuple = ()
+        self.notes: tuple[str, ...] = ()
+        self.late_error: CsvFormatError | None = None
+        try:
+            self._f = self.path.open("rb")
+        except FileNotFoundError:
+            raise CsvFormatError(f"{self.path}: no such file") from None
+        try:
+            self._index(rate)
+        except BaseException:
+            self._f.close()
+            raise
+        self._cache: tuple[int, np.ndarray, np.ndarray | None] | None = None
+
+    # --- the one pass at open -------------------------------------------------------------------------------
+    def _index(self, rate: float | None) -> None:
+        path = self.path
+        blocks = self._blocks(0, header=True)
+        try:
+            _, first = next(blocks)
+        except StopIteration:
+            raise _error(path, "file is empty") from None
+        header = _check_header(path, first[0])
+        lower = [h.lower() for h in header]
+        self._ts_col = lower.index("timestamp") if "timestamp" in lower else None
+        label_col = lower.index("label") if "label" in lower else None
+        self._cols = [i for i in range(len(header)) if i not in (self._ts_col, label_col)]
+        if not self._cols:
+            raise _error(path, "no channel columns (only timestamp/label)")
+        for i in self._cols:
+            if header[i] == "":
+                raise _error(path, f"channel column {i + 1} has no name", row=1)
+        self.header, self._label_col = header, label_col
+        self._offsets: list[int] = []
+        self._runs: list[list[int]] = []  # [first row, label index] of each run of one label
+        self._last_t: float | None = None
+        self.rate = rate
+        n = 0
+        pending = [(self._header_end, first[1:])] if len(first) > 1 else []
+        for offset, rows in itertools.chain(pending, blocks):
+            good = self._check(rows, n + 2)
+            if good:
+                self._offsets.append(offset)
+                n += good
+            if good < len(rows):
+                break
+        if n == 0:
+            if self.late_error is not None:
+                raise self.late_error
+            raise _error(path, "header but no data rows")
+        self._n = n
+        if self.rate is None:
+            self.rate = MODEL_RATE_HZ
+        if not self.rate > 0:
+            raise _error(path, f"sample rate must be positive, got {self.rate}")
+        self.channels = tuple(Channel(header[i], self.rate, "uV", "eeg") for i in self._cols)
+
+    def _check(self, rows: list[list[str]], row0: int) -> int:
+        """How many of `rows` (the first at spreadsheet row `row0`) are good; the first fault is kept."""
+        try:
+            _check_widths(self.path, rows, len(self.header), row0)
+            _parse_numbers(self.path, self.header, rows, self._cols, row0)
+            t = labels = None
+            if self._ts_col is not None:
+                t = _parse_numbers(self.path, self.header, rows, [self._ts_col], row0)[:, 0]
+                self._check_times(t, row0)
+            if self._label_col is not None:
+                labels = _parse_labels(self.path, self.header[self._label_col], [r[self._label_col] for r in rows],
+                                       row0)
+        except CsvFormatError as exc:
+            assert exc.row is not None
+            if self.late_error is None or exc.row < (self.late_error.row or 0):
+                self.late_error = exc
+            return self._check(rows[: exc.row - row0], row0) if exc.row > row0 else 0
+        if t is not None:
+            if self._last_t is None and t.size > 1:
+                self.rate = float(1.0 / np.median(np.diff(t)))
+            self._last_t = float(t[-1])
+        if labels is not None:
+            for a, _ in label_runs(labels):
+                if not self._runs or self._runs[-1][1] != labels[a]:
+                    self._runs.append([row0 - 2 + a, int(labels[a])])
+        return len(rows)
+
+    def _check_times(self, t: np.ndarray, row0: int) -> None:
+        steps = np.diff(t if self._last_t is None else np.r_[self._last_t, t])
+        bad = np.flatnonzero(steps <= 0)
+        if bad.size:
+            row = int(bad[0]) + row0 + (1 if self._last_t is None else 0)
+            raise _error(self.path, "timestamp does not increase", row=row, column=self.header[self._ts_col or 0])
+
+    def _blocks(self, offset: int, header: bool = False):
+        """(byte offset, parsed rows) of each block of BLOCK_ROWS non-blank rows from `offset`; with `header`, the first
+        block also holds the header line, and `_header_end` is where the data starts."""
+        f = self._f
+        f.seek(offset)
+        at = offset
+        lines: list[str] = []
+        start = at
+        first = header
+        for raw in f:
+            at += len(raw)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CsvFormatError(f"{self.path}: not a CSV text file ({exc})") from None
+            if first and not lines:
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
+                if not lines:
+                    start = at
+                continue
+            lines.append(line)
+            if first and len(lines) == 1:
+                self._header_end = at
+            if len(lines) == BLOCK_ROWS + (1 if first else 0):
+                yield start, self._parse(lines)
+                lines, start, first = [], at, False
+        if lines:
+            yield start, self._parse(lines)
+
+    def _parse(self, lines: list[str]) -> list[list[str]]:
+        try:
+            return list(csv.reader(lines))
+        except csv.Error as exc:
+            raise CsvFormatError(f"{self.path}: not a CSV text file ({exc})") from None
+
+    # --- reads ------------------------------------------------------------------------------------------------
+    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._cache is None or self._cache[0] != k:
+            rows = next(self._blocks(self._offsets[k]))[1][: self._n - k * BLOCK_ROWS]
+            x = np.array([[r[c] for c in self._cols] for r in rows], dtype=np.float64)
+            t = None if self._ts_col is None else np.array([r[self._ts_col] for r in rows], dtype=np.float64)
+            self._cache = (k, x, t)
+        return self._cache[1], self._cache[2]
+
+    def _span(self, start: int, n: int, part: int) -> np.ndarray:
+        stop = min(start + n, self._n)
+        out = []
+        for k in range(start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS + 1 if stop > start else 0):
+            x, t = self._block(k)
+            a, b = max(start - k * BLOCK_ROWS, 0), min(stop - k * BLOCK_ROWS, BLOCK_ROWS)
+            out.append(x[a:b] if part == 0 else t[a:b])  # type: ignore[index]
+        if not out:
+            return np.empty((0, len(self._cols)) if part == 0 else 0)
+        return np.concatenate(out)
+
+    def n_samples(self, ch: int) -> int:
+        return self._n
+
+    def read(self, ch: int, start: int, n: int) -> np.ndarray:
+        return self._span(start, n, 0)[:, ch]
+
+    def read_all_channels(self, start: int, n: int) -> np.ndarray:
+        return self._span(start, n, 0)
+
+    def times(self, start: int, n: int) -> np.ndarray | None:
+        return None if self._ts_col is None else self._span(start, n, 1)
+
+    def label_runs(self) -> list[tuple[int, int, int]]:
+        """(first, end, label index) of each run of one label; empty without a `label` column."""
+        if not self._runs:
+            return []
+        ends = [r[0] for r in self._runs[1:]] + [self._n]
+        return [(a, b, lab) for (a, lab), b in zip(self._runs, ends, strict=True) if a < self._n]
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _parse_labels(path: Path, column: str, cells: list[str], first_row: int = 2) -> np.ndarray:
+    """Label cells are product label names or UCI y codes 1..5."""
+    lookup = {name: i for i, name in enumerate(LABELS)}
+    for y in range(1, 6):
+        lookup[str(y)] = label_index(label_from_uci_y(y))
+    out = np.empty(len(cells), dtype=np.int64)
+    for i, cell in enumerate(cells):
+        key = cell.strip().lower()
+        if key not in lookup:
+            raise _error(path, f"unknown label {cell!r} (expected {', '.join(LABELS)} or 1..5)",
+                         row=i + first_row, column=column)
+        out[i] = lookup[key]
+    return out
+
+
+def read_continuous(path: str | Path, rate: float | None = None) -> Recording:
+    """A whole continuous-layout file as one recording (for files known to be small); any fault raises."""
+    f = ContinuousCsv(path, rate)
+    try:
+        if f.late_error is not None:
+            raise f.late_error
+        n = f.n_samples(0)
+        runs = f.label_runs()
+        labels = np.repeat([lab for _, _, lab in runs], [b - a for a, b, _ in runs]) if runs else None
+        return Recording(id=f.path.stem, samples=f.read_all_channels(0, n).astype(np.float32), rate=float(f.rate),
+                         channels=tuple(c.label for c in f.channels), timestamps=f.times(0, n),
+                         sample_labels=labels)
+    finally:
+        f.close()

@@ -1,4 +1,4 @@
-"""A recorded file cut into labelled pieces at the model's rate: seizure where its annotations mark one, else normal."""
+"""A recorded file cut into labelled pieces at the model's rate, by its label column or its seizure annotations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from eegd.eegstream.formats.annotations import seizure_spans
-from eegd.eegstream.formats.csv import Recording
+from eegd.eegstream.formats.channels import RecordingError
+from eegd.eegstream.formats.csv import ContinuousCsv, Recording
 from eegd.eegstream.formats.readers import open_recording
 from eegd.eegstream.formats.recording import Playback
-from eegd.eegstream.labels import label_index
+from eegd.eegstream.labels import LABELS, label_index
 from eegd.eegstream.resampler import Resampler
 
 PIECE_S = 600.0  # a labelled run longer than this is read (and scored as a recording) in pieces this long
@@ -19,7 +20,13 @@ READ_S = 30.0  # seconds read from the file (and resampled) at a time
 
 
 def label_spans(pb: Playback, what: str) -> list[tuple[int, int, str]]:
-    """(first, end) sample indices at the playback rate of each run of one label, in order."""
+    """(first, end) sample indices at the playback rate of each run of one label, in order: a continuous CSV's
+    `label` column, else seizure where the annotations mark one and normal elsewhere."""
+    if isinstance(pb.rec, ContinuousCsv):
+        runs = pb.rec.label_runs()
+        if not runs:
+            raise RecordingError(f"{what}: no label column, cannot score it")
+        return [(a, b, LABELS[lab]) for a, b, lab in runs]
     spans = seizure_spans(pb.rec.annotations, pb.duration_s, what)
     edges = [(round(a * pb.rate), round(b * pb.rate)) for a, b in spans]
     out, at = [], 0
@@ -34,10 +41,14 @@ def label_spans(pb: Playback, what: str) -> list[tuple[int, int, str]]:
 
 
 def labelled_pieces(path: str | Path, model_rate: float, stream: str | None = None,
-                    channels: tuple[str, ...] | None = None, piece_s: float = PIECE_S) -> Iterator[Recording]:
+                    channels: tuple[str, ...] | None = None, piece_s: float = PIECE_S, rate: float | None = None,
+                    ) -> Iterator[Recording]:
     """The file's labelled runs as recordings at `model_rate` (each piece resampled on its own), read one piece
-    at a time: a day-long file never sits in memory whole."""
-    pb = Playback(open_recording(path, stream=stream), channels)
+    at a time: a day-long file never sits in memory whole. `rate`: a CSV file's rate without timestamps."""
+    pb = Playback(open_recording(path, rate, stream), channels)
+    if isinstance(pb.rec, ContinuousCsv) and pb.rec.late_error is not None:
+        pb.close()
+        raise pb.rec.late_error  # scores of a file's good part would read as scores of the file
     stem = Path(path).stem
     step = max(1, int(piece_s * pb.rate))
     read_step = max(1, int(READ_S * pb.rate))

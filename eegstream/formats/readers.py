@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eegd.eegstream.formats import edf, xdf
 from eegd.eegstream.formats.channels import RecordingError
-from eegd.eegstream.formats.csv import CsvFile
+from eegd.eegstream.formats.csv import ContinuousCsv, CsvFile, is_uci_header, read_header
 from eegd.eegstream.formats.recording import RecordedFile
 
 FORMATS = "CSV (.csv), EDF/EDF+ (.edf), BDF/BDF+ (.bdf), XDF (.xdf)"
@@ -27,4 +27,6 @@ def open_recording(path: str | Path, rate: float | None = None, stream: str | No
         return xdf.XdfFile(path, stream)
     if stream is not None:
         raise RecordingError(f"{path}: --stream names a stream of an XDF file; this is {suffix or 'no'} format")
-    return CsvFile(path, rate)
+    if is_uci_header(read_header(path)):
+        return CsvFile(path)
+    return ContinuousCsv(path, rate)

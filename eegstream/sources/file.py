@@ -88,7 +88,7 @@ class FileSource:
         self.playback: Playback | None = None
 
     def _open(self) -> Playback:
-        rec = CsvFile(self.path, self.rate_hint, self._read) if self._read else open_recording(
+        rec = CsvFile(self.path, self._read) if self._read else open_recording(
             self.path, self.rate_hint, self.stream)
         self._late_error = getattr(rec, "late_error", None)
         return Playback(rec, self.wanted)

@@ -83,3 +83,15 @@ def test_a_bad_clinical_file_is_one_line_and_exit_2(tmp_path, capsys, command):
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ward.edf" in err[0] and "EDF" in err[0]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train"])
+def test_a_csv_that_turns_bad_half_way_is_refused_naming_the_row(tmp_path, capsys, command):
+    bad = tmp_path / "ward.csv"
+    rows = [f"{i},{'seizure' if i % 2000 < 500 else 'normal'}" for i in range(5000)]
+    rows[4000] = "4000,normal,7"
+    bad.write_text("eeg,label\n" + "\n".join(rows) + "\n")
+    args = [command, "--data", str(bad)] + (["--out", str(tmp_path / "m.safetensors")] if command == "train" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"eegd {command}: error: {bad}: row 4002: wrong column count: 3 cells, header has 2"]

@@ -9,13 +9,13 @@ from eegd.daemon.commands.event_scoring import (
     Session,
     alarms_from_predictions,
     build_sessions,
+    file_session,
     held_out_tuning,
     pick,
-    recorded_sessions,
     score,
 )
 from eegd.daemon.service.config import AlertsConfig
-from eegd.eegstream.formats.csv import MODEL_RATE_HZ, read_continuous, read_uci
+from eegd.eegstream.formats.csv import MODEL_RATE_HZ, read_uci
 from eegd.eegstream.sources.simulator import simulate, write_uci_csv
 
 WARD_RUNS = [("normal", 20), ("seizure", 15), ("normal", 30), ("seizure", 10), ("normal", 20)]  # seconds
@@ -38,8 +38,9 @@ def write_ward_file(path, start_s=5000.0):
 
 def test_sessions_join_recordings_with_known_seizure_boundaries(tmp_path, sim_uci):
     recs = read_uci(sim_uci)
-    sessions, streams = build_sessions(recs, per_session=6, seed=3, folder=tmp_path)
-    assert len(sessions) == 3 and len(streams["stream"]) == 3
+    sessions, signals = build_sessions(recs, per_session=6, seed=3)
+    assert len(sessions) == 3 and list(signals) == [s.stream for s in sessions]
+    assert list(tmp_path.iterdir()) == []  # played from memory: no file written
     assert sum(s.duration for s in sessions) == sum(r.n_samples for r in recs) / 173.61
     seizure_s = sum(b - a for s in sessions for a, b in s.seizures)
     assert abs(seizure_s - 6 * 4094 / 173.61) < 1e-6  # the six seizure recordings, all of them
@@ -142,13 +143,11 @@ def test_evaluate_events_with_the_mean_probability_seizure_alarm(tmp_path, capsy
 
 
 def test_a_labelled_continuous_recording_is_one_session_on_its_own_timeline(tmp_path):
-    rec = read_continuous(write_ward_file(tmp_path / "ward.csv"))
-    (session,), streams = recorded_sessions([rec], tmp_path)
-    assert streams["stream"][0]["id"] == "session0"
+    session = file_session(write_ward_file(tmp_path / "ward.csv"))
+    assert session.stream == "session0"
     assert session.duration == pytest.approx(95.0, abs=0.01)  # from 0, not from the file's 5000 s
     assert [(round(a, 1), round(b, 1)) for a, b in session.seizures] == [(20.0, 35.0), (65.0, 75.0)]
-    assert [i for i, _, _ in session.recordings][:2] == ["ward@0", f"ward@{int(round(20 * MODEL_RATE_HZ))}"]
-    assert streams["stream"][0]["path"] == str(tmp_path / "ward.csv")  # the file itself, no copy
+    assert [i for i, _, _ in session.recordings][:2] == ["ward@0s", "ward@20s"]
     assert session.origin == pytest.approx(5000.0) and list(tmp_path.iterdir()) == [tmp_path / "ward.csv"]
 
 

@@ -3,10 +3,11 @@ import csv
 import numpy as np
 import pytest
 
+from eegd.eegstream.formats import csv as csv_format
 from eegd.eegstream.formats.csv import (
     UCI_SAMPLES,
+    ContinuousCsv,
     CsvFormatError,
-    labelled_segments,
     read_continuous,
     read_recordings,
     read_uci,
@@ -105,8 +106,7 @@ def test_continuous_file_with_timestamps_labels_and_channels(tmp_path):
     assert rec.rate == pytest.approx(100.0)
     np.testing.assert_array_equal(rec.samples, [[1, 2], [3, 4], [5, 6], [7, 8]])
     np.testing.assert_allclose(rec.times(), [10.0, 10.01, 10.02, 10.03])
-    segs = labelled_segments(rec)
-    assert [(s.label, s.n_samples) for s in segs] == [(2, 2), (0, 2)]
+    np.testing.assert_array_equal(rec.sample_labels, [2, 2, 0, 0])
 
 
 def test_continuous_file_without_timestamps_uses_given_rate(tmp_path):
@@ -134,3 +134,49 @@ def test_bad_continuous_file_error_names_row_and_column(tmp_path, text, message)
     p.write_text(text)
     with pytest.raises(CsvFormatError, match=message):
         read_continuous(p)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 7 rows, so that a short file spans many of them."""
+    monkeypatch.setattr(csv_format, "BLOCK_ROWS", 7)
+
+
+def write_labelled(path, n, bad_row=None):
+    """`n` rows of timestamp, two channels encoding the row, and a label that changes every 10 rows."""
+    lines = ["timestamp,a,b,label"]
+    lines += [f"{i / 100:.2f},{i},{-i},{('normal', 'seizure', 'tumor')[(i // 10) % 3]}" for i in range(n)]
+    if bad_row is not None:
+        lines[bad_row - 1] = lines[bad_row - 1].replace(",", ",oops", 1)
+    path.write_text("\n".join(lines[:3]) + "\n\n" + "\n".join(lines[3:]) + "\n")  # a blank line carries nothing
+    return path
+
+
+def test_continuous_file_reads_any_span_across_blocks(tmp_path, small_blocks):
+    f = ContinuousCsv(write_labelled(tmp_path / "c.csv", 50))
+    assert f.n_samples(0) == 50 and f.rate == pytest.approx(100.0) and f.late_error is None
+    for start, n in [(0, 50), (5, 3), (6, 9), (13, 20), (45, 10), (49, 1)]:
+        stop = min(start + n, 50)
+        np.testing.assert_array_equal(f.read(0, start, n), np.arange(start, stop))
+        np.testing.assert_array_equal(f.read(1, start, n), -np.arange(start, stop))
+        np.testing.assert_allclose(f.times(start, n), np.arange(start, stop) / 100)
+    assert f.label_runs() == [(0, 10, 2), (10, 20, 0), (20, 30, 1), (30, 40, 2), (40, 50, 0)]
+    f.close()
+
+
+def test_continuous_file_bad_half_way_keeps_the_rows_before_the_fault(tmp_path, small_blocks):
+    f = ContinuousCsv(write_labelled(tmp_path / "c.csv", 50, bad_row=33))  # row 33: sample 31
+    assert f.n_samples(0) == 31
+    assert str(f.late_error) == f"{tmp_path / 'c.csv'}: row 33, column 'a': non-numeric value 'oops31'"
+    np.testing.assert_array_equal(f.read(0, 25, 100), np.arange(25, 31))
+    assert f.label_runs()[-1] == (30, 31, 2)
+    f.close()
+
+
+def test_timestamp_going_back_at_a_block_edge_is_a_fault(tmp_path, small_blocks):
+    p = tmp_path / "t.csv"
+    t = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.5, 0.8]  # the 8th row, the first of the second block, goes back
+    p.write_text("timestamp,a\n" + "".join(f"{x},{i}\n" for i, x in enumerate(t)))
+    f = ContinuousCsv(p)
+    assert f.n_samples(0) == 7 and "row 9, column 'timestamp': timestamp does not increase" in str(f.late_error)
+    f.close()
