@@ -6,7 +6,6 @@ import csv
 import itertools
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,15 +221,6 @@ def write_single_channel(path: str | Path, samples: np.ndarray, channel: str = "
     """A continuous-layout file with one channel column and no timestamps (the rate is the reader's)."""
     path = Path(path)
     path.write_text(channel + "\n" + "\n".join(f"{v:g}" for v in np.asarray(samples).tolist()) + "\n")
-    return path
-
-
-def write_continuous(path: str | Path, samples: np.ndarray, channels: Sequence[str], timestamps: np.ndarray) -> Path:
-    """A continuous-layout file: a `timestamp` column (s) and one column per channel of (n, channels) samples."""
-    path = Path(path)
-    table = np.column_stack([np.asarray(timestamps, dtype=np.float64), np.asarray(samples, dtype=np.float64)])
-    fmt = ["%.6f"] + ["%g"] * len(channels)
-    np.savetxt(path, table, fmt=fmt, delimiter=",", header=",".join(["timestamp", *channels]), comments="")
     return path
 
 
