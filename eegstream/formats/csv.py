@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -304,17 +303,18 @@ class ContinuousCsv:
         except BaseException:
             self._f.close()
             raise
-        self._cache: tuple[int, np.ndarray, np.ndarray | None] | None = None
+        self._cache: tuple[int, np.ndarray] | None = None  # the last block parsed
+        self._last_span: tuple[tuple[int, int], np.ndarray] | None = None
 
     # --- the one pass at open -------------------------------------------------------------------------------
     def _index(self, rate: float | None) -> None:
         path = self.path
         blocks = self._blocks(0, header=True)
         try:
-            _, first = next(blocks)
+            _, (first,) = next(blocks)
         except StopIteration:
             raise _error(path, "file is empty") from None
-        header = _check_header(path, first[0])
+        header = _check_header(path, first)
         lower = [h.lower() for h in header]
         self._ts_col = lower.index("timestamp") if "timestamp" in lower else None
         label_col = lower.index("label") if "label" in lower else None
@@ -330,8 +330,7 @@ class ContinuousCsv:
         self._last_t: float | None = None
         self.rate = rate
         n = 0
-        pending = [(self._header_end, first[1:])] if len(first) > 1 else []
-        for offset, rows in itertools.chain(pending, blocks):
+        for offset, rows in blocks:
             good = self._check(rows, n + 2)
             if good:
                 self._offsets.append(offset)
@@ -353,10 +352,10 @@ class ContinuousCsv:
         """How many of `rows` (the first at spreadsheet row `row0`) are good; the first fault is kept."""
         try:
             _check_widths(self.path, rows, len(self.header), row0)
-            _parse_numbers(self.path, self.header, rows, self._cols, row0)
+            numbers = _parse_numbers(self.path, self.header, rows, self._number_cols(), row0)
             t = labels = None
             if self._ts_col is not None:
-                t = _parse_numbers(self.path, self.header, rows, [self._ts_col], row0)[:, 0]
+                t = numbers[:, -1]
                 self._check_times(t, row0)
             if self._label_col is not None:
                 labels = _parse_labels(self.path, self.header[self._label_col], [r[self._label_col] for r in rows],
@@ -384,32 +383,27 @@ class ContinuousCsv:
             raise _error(self.path, "timestamp does not increase", row=row, column=self.header[self._ts_col or 0])
 
     def _blocks(self, offset: int, header: bool = False):
-        """(byte offset, parsed rows) of each block of BLOCK_ROWS non-blank rows from `offset`; with `header`, the first
-        block also holds the header line, and `_header_end` is where the data starts."""
+        """(byte offset, parsed rows) of each block of BLOCK_ROWS non-blank rows from `offset`; with `header`, the
+        header line comes first, as a block of its own."""
         f = self._f
         f.seek(offset)
-        at = offset
+        at = start = offset
         lines: list[str] = []
-        start = at
-        first = header
+        size = 1 if header else BLOCK_ROWS
         for raw in f:
             at += len(raw)
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise CsvFormatError(f"{self.path}: not a CSV text file ({exc})") from None
-            if first and not lines:
-                line = line.removeprefix("\ufeff")
             if not line.strip():
                 if not lines:
                     start = at
                 continue
-            lines.append(line)
-            if first and len(lines) == 1:
-                self._header_end = at
-            if len(lines) == BLOCK_ROWS + (1 if first else 0):
+            lines.append(line.removeprefix("\ufeff") if header else line)
+            if len(lines) == size:
                 yield start, self._parse(lines)
-                lines, start, first = [], at, False
+                lines, start, size, header = [], at, BLOCK_ROWS, False
         if lines:
             yield start, self._parse(lines)
 
@@ -420,43 +414,45 @@ class ContinuousCsv:
             raise CsvFormatError(f"{self.path}: not a CSV text file ({exc})") from None
 
     # --- reads ------------------------------------------------------------------------------------------------
-    def _block(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _number_cols(self) -> list[int]:
+        """The channel columns, then the timestamp column when there is one."""
+        return self._cols + ([] if self._ts_col is None else [self._ts_col])
+
+    def _block(self, k: int) -> np.ndarray:
         if self._cache is None or self._cache[0] != k:
             rows = next(self._blocks(self._offsets[k]))[1][: self._n - k * BLOCK_ROWS]
-            x = np.array([[r[c] for c in self._cols] for r in rows], dtype=np.float64)
-            t = None if self._ts_col is None else np.array([r[self._ts_col] for r in rows], dtype=np.float64)
-            self._cache = (k, x, t)
-        return self._cache[1], self._cache[2]
+            self._cache = (k, np.array([[r[c] for c in self._number_cols()] for r in rows], dtype=np.float64))
+        return self._cache[1]
 
-    def _span(self, start: int, n: int, part: int) -> np.ndarray:
+    def _span(self, start: int, n: int) -> np.ndarray:
+        """Rows start .. start + n (the channel columns, then the timestamps); the last span asked for is kept,
+        since a playback reads each channel of one span in turn."""
         stop = min(start + n, self._n)
-        out = []
-        for k in range(start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS + 1 if stop > start else 0):
-            x, t = self._block(k)
-            a, b = max(start - k * BLOCK_ROWS, 0), min(stop - k * BLOCK_ROWS, BLOCK_ROWS)
-            out.append(x[a:b] if part == 0 else t[a:b])  # type: ignore[index]
-        if not out:
-            return np.empty((0, len(self._cols)) if part == 0 else 0)
-        return np.concatenate(out)
+        if self._last_span is None or self._last_span[0] != (start, stop):
+            ks = range(start // BLOCK_ROWS, (stop - 1) // BLOCK_ROWS + 1) if stop > start else range(0)
+            parts = [self._block(k)[max(start - k * BLOCK_ROWS, 0) : stop - k * BLOCK_ROWS] for k in ks]
+            span = np.concatenate(parts) if parts else np.empty((0, len(self._number_cols())))
+            self._last_span = ((start, stop), span)
+        return self._last_span[1]
 
     def n_samples(self, ch: int) -> int:
         return self._n
 
     def read(self, ch: int, start: int, n: int) -> np.ndarray:
-        return self._span(start, n, 0)[:, ch]
+        return self._span(start, n)[:, ch]
 
     def read_all_channels(self, start: int, n: int) -> np.ndarray:
-        return self._span(start, n, 0)
+        return self._span(start, n)[:, : len(self._cols)]
 
     def times(self, start: int, n: int) -> np.ndarray | None:
-        return None if self._ts_col is None else self._span(start, n, 1)
+        return None if self._ts_col is None else self._span(start, n)[:, -1]
 
     def label_runs(self) -> list[tuple[int, int, int]]:
         """(first, end, label index) of each run of one label; empty without a `label` column."""
         if not self._runs:
             return []
         ends = [r[0] for r in self._runs[1:]] + [self._n]
-        return [(a, b, lab) for (a, lab), b in zip(self._runs, ends, strict=True) if a < self._n]
+        return [(a, b, lab) for (a, lab), b in zip(self._runs, ends, strict=True)]
 
     def close(self) -> None:
         self._f.close()
