@@ -35,6 +35,10 @@ class Windows:
     bad_windows: int
     lost: int = 0  # samples the source said were lost before this chunk
 
+    @property
+    def count(self) -> int:
+        return len(self.windows)
+
 
 class StreamWindows:
     def __init__(self, rate: float, channels: int, model_rate: float, window: int, hop: int,

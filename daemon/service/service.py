@@ -17,6 +17,7 @@ from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
+from eegd.daemon.service.group_runner import GroupRunner
 from eegd.daemon.service.inference_engine import InferenceEngine
 from eegd.daemon.service.messages import Outgoing, Topics
 from eegd.daemon.service.mqtt_publisher import MqttPublisher
@@ -31,6 +32,7 @@ from eegd.eegstream.sources.file import CsvBlockSource, FileSource
 from eegd.eegstream.sources.lsl import LslSource
 from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
 from eegd.eegstream.stream_block import StreamBlock
+from eegd.eegstream.stream_group import SlotResult, StreamGroup
 from eegd.eegstream.stream_windows import StreamWindows, Windows, needs_resampling
 from eegd.models.inference import Classifier, pick_device
 
@@ -110,44 +112,20 @@ class Service:
         self.stop = asyncio.Event()
         self._severity = severity(self.labels)
         self._seizure = self.labels.index("seizure")
+        self._runners: dict[tuple[float, int], GroupRunner] = {}  # one pass per live layout (rate, channels)
+        self._runner_tasks: list[asyncio.Task] = []
         self._in_flight = 0  # predictions of one-stream batches handed to the scheduler, not yet delivered
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
         source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
-        sw: StreamWindows | None = None
-
-        def windows_for(info: StreamInfo) -> StreamWindows:
-            st.channels = info.channels
-            new = StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
-                                self.cfg.window.hop, self.cfg.quality, self.cfg.filter)
-            if new.resampler:
-                log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
-            return new
-
         try:
-            sw = windows_for(await source.open())
-
-            def wanted() -> int:  # the current buffers' (a new layout gets new ones)
-                return sw.samples_wanted() if sw else 1
-
-            fast = st.cfg.source in FILE_SOURCES and st.cfg.speed == 0
-            async for chunk in source.chunks(want=wanted):
-                if fast:  # a file played as fast as possible waits for the publisher rather than outrun it
-                    await self._room_for_fast()
-                if chunk.layout is not None:  # the device came back with other channels or another rate
-                    st.overruns += sw.buffer.overruns
-                    sw = windows_for(chunk.layout)
-                    log.info("stream %s: new buffers for %d channels at %.2f Hz", st.cfg.id,
-                             len(chunk.layout.channels), chunk.layout.rate)
-                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
-                self.quality(st, out, float(chunk.timestamps[0]))
-                if len(out.windows) or out.broken:
-                    self._in_flight += len(out.windows)
-                    await self.scheduler.submit(WindowBatch(
-                        np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
-                        (st.index,) if out.broken else (), st.channels))
+            info = await source.open()
+            if st.cfg.source in FILE_SOURCES:
+                await self._pump_alone(st, source, info)
+            else:
+                await self._pump_grouped(st, source, info)
             log.info("stream %s: source ended after %d windows", st.cfg.id, st.seq)
         except (SourceError, ValueError, OSError) as exc:  # e.g. a malformed CSV: one line, no traceback
             st.errors += 1
@@ -156,12 +134,80 @@ class Service:
             st.errors += 1
             log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
-            st.overruns += sw.buffer.overruns if sw else 0
             await source.close()
             if st.discovered:
                 self._drop(st)
 
-    def quality(self, st: StreamState, out: Windows, t: float) -> None:
+    def _new_layout(self, st: StreamState, info: StreamInfo) -> None:
+        st.channels = info.channels
+        if needs_resampling(info.rate, self.model_rate):
+            log.info("stream %s: resampling %.2f Hz -> %.2f Hz", st.cfg.id, info.rate, self.model_rate)
+
+    async def _pump_alone(self, st: StreamState, source: Source, info: StreamInfo) -> None:
+        """A file stream through buffers of its own: its stamps are read for gaps and reversals."""
+
+        def windows_for(info: StreamInfo) -> StreamWindows:
+            self._new_layout(st, info)
+            return StreamWindows(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                                 self.cfg.window.hop, self.cfg.quality, self.cfg.filter)
+
+        sw = windows_for(info)
+        fast = st.cfg.speed == 0
+        try:
+            async for chunk in source.chunks(want=sw.samples_wanted):
+                if fast:  # a file played as fast as possible waits for the publisher rather than outrun it
+                    await self._room_for_fast()
+                out = sw.push(chunk.samples, chunk.timestamps, chunk.gap, chunk.lost, chunk.reversal)
+                self.quality(st, out, float(chunk.timestamps[0]))
+                if len(out.windows) or out.broken:
+                    self._in_flight += len(out.windows)
+                    await self.scheduler.submit(WindowBatch(
+                        np.full(len(out.windows), st.index), out.windows, out.t_start, out.t_end, chunk.received,
+                        (st.index,) if out.broken else (), st.channels))
+        finally:
+            st.overruns += sw.buffer.overruns
+
+    async def _pump_grouped(self, st: StreamState, source: Source, info: StreamInfo) -> None:
+        """A live stream (its clock already honest) staged into the pass shared by every stream of its layout."""
+        self._new_layout(st, info)
+        runner = self._runner(info)
+        slot = runner.join(st.index)
+
+        def wanted() -> int:  # the current layout's (a new layout joins another group)
+            return runner.group.samples_wanted(slot)
+
+        try:
+            async for chunk in source.chunks(want=wanted):
+                if chunk.layout is not None:  # the device came back with other channels or another rate
+                    runner.leave(slot)
+                    self._new_layout(st, chunk.layout)
+                    runner = self._runner(chunk.layout)
+                    slot = runner.join(st.index)
+                    log.info("stream %s: new buffers for %d channels at %.2f Hz", st.cfg.id,
+                             len(chunk.layout.channels), chunk.layout.rate)
+                runner.stage(slot, chunk)
+        finally:
+            runner.leave(slot)
+
+    def _runner(self, info: StreamInfo) -> GroupRunner:
+        """The pass of the streams of this layout, started with the first of them."""
+        key = (info.rate, len(info.channels))
+        runner = self._runners.get(key)
+        if runner is None:
+            group = StreamGroup(info.rate, len(info.channels), self.model_rate, self.classifier.window,
+                                self.cfg.window.hop, self.cfg.quality, self.cfg.filter)
+            runner = self._runners[key] = GroupRunner(group, self.cfg.scheduler.max_wait_ms / 2000.0,
+                                                      self.scheduler.submit, self._group_result, self._group_left)
+            self._runner_tasks.append(asyncio.create_task(runner.run(), name=f"group-{key[0]:g}Hz-{key[1]}ch"))
+        return runner
+
+    def _group_result(self, index: int, r: SlotResult) -> None:
+        self.quality(self.streams[index], r, r.t)
+
+    def _group_left(self, index: int, overruns: int) -> None:
+        self.streams[index].overruns += overruns
+
+    def quality(self, st: StreamState, out: Windows | SlotResult, t: float) -> None:
         """Count problems; on every change of the set of problems log once and publish the quality state."""
         c = st.quality_counts
         c["gaps"] += out.gaps
@@ -169,7 +215,7 @@ class Service:
         c["bad_windows"] += out.bad_windows
         c["lost_samples"] += out.lost
         issues = issue_names(out.issues) + (["gap"] if out.gaps else []) + (["time_reversal"] if out.reversals else [])
-        if issues or len(out.windows):  # with neither, nothing new was seen: the state stands
+        if issues or out.count:  # with neither, nothing new was seen: the state stands
             self._quality_state(st, issues, t)
 
     def _quality_state(self, st: StreamState, issues: list[str], t: float) -> None:
@@ -348,6 +394,11 @@ class Service:
             for p in [*pumps, *self._tasks]:
                 p.cancel()
             await asyncio.gather(*pumps, *self._tasks, return_exceptions=True)
+            for task in self._runner_tasks:
+                task.cancel()
+            await asyncio.gather(*self._runner_tasks, return_exceptions=True)
+            for runner in self._runners.values():  # what the live streams had staged still goes to the model
+                await runner.flush()
             await self.scheduler.close()
             await sched_task
             await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
