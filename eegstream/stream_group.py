@@ -155,15 +155,13 @@ class StreamGroup:
         return sum(len(p.samples) for p in self._staged.get(slot, ()))
 
     def samples_wanted(self, slot: int) -> int:
-        """Input samples still to come (beyond those staged) before the slot's next window is complete (>= 1)."""
-        need = int(self.next_start[slot]) + self.length - int(self.head[slot])
-        if need > 0 and self.resampler is not None:
-            step = self.resampler.step
-            if self.fresh[slot]:
-                need = math.ceil((need - 1) * step - 1e-9) + 1
-            else:
-                need = max(1, math.ceil(float(self.next_pos[slot]) + (need - 1) * step - 1e-9))
-        return max(1, need - self.staged(slot))
+        """Input samples still to come, beyond those staged, before the slot has a window more than what is staged
+        completes (>= 1): what a source may hold its chunks for."""
+        step = self.resampler.step if self.resampler is not None else 1.0
+        need = int(self.next_start[slot]) + self.length - int(self.head[slot]) - self.staged(slot) / step
+        if need <= 0:  # the staged samples complete the next window: hold for the one after it
+            need += self.hop * (1 + int(-need // self.hop))
+        return max(1, math.ceil(need * step - 1e-9))
 
     @property
     def pending(self) -> bool:

@@ -9,6 +9,7 @@ is marked invalid instead of being scored.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import time
@@ -37,6 +38,8 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
           conn, measure_from_s: float = 0.0) -> None:  # noqa: ANN001 - a Pipe end
     """A player process: `count` outlets pushing as bedside devices do, for `seconds`; reports how late it fell
     behind its own schedule from `measure_from_s` on (the measured window; the daemon's start-up comes before)."""
+    from pylsl.util import handle_error
+
     from eegd.eegstream.sources.liblsl import pylsl
     from eegd.eegstream.sources.replay_outlet import make_outlet
 
@@ -44,30 +47,42 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
     names = tuple(f"E{c + 1}" for c in range(channels))
     outlets = [make_outlet(f"Bed{first + i}", rate, names, f"{tag}-{first + i}") for i in range(count)]
     loop_n = int(10 * rate)  # 10 s of signal per outlet, played round and round
-    signals = [np.stack([simulate("normal", loop_n, rng, rate) for _ in range(channels)], axis=1).astype(np.float32)
-               for _ in range(count)]
-    drift = rng.uniform(-50e-6, 50e-6, count)
+    # each signal twice over, so that a chunk is always one contiguous slice (no copy), pushed by liblsl's own
+    # call: the players share the machine with the daemon, and what they cost is taken from it
+    signals = [np.tile(np.stack([simulate("normal", loop_n, rng, rate) for _ in range(channels)], axis=1),
+                       (2, 1)).astype(np.float32) for _ in range(count)]
+    base = [sig.ctypes.data for sig in signals]
+    row = channels * 4
+    push = outlets[0].do_push_chunk
+    objs = [o.obj for o in outlets]
+    drift = rng.uniform(-50e-6, 50e-6, count).tolist()
     next_push = time.monotonic() + rng.uniform(0.02, 0.05, count)
-    next_late = time.monotonic() + rng.uniform(5, 25, count)
-    sent = np.zeros(count, dtype=np.int64)
+    next_late = (time.monotonic() + rng.uniform(5, 25, count)).tolist()
+    sent = [0] * count
     conn.send("ready")
     t0, lateness = time.monotonic(), []
     clock0 = pylsl.local_clock()
+    one = ctypes.c_int(1)
     while (now := time.monotonic()) - t0 < seconds:
         due_idx = np.flatnonzero(next_push <= now)
-        if len(due_idx) and now - t0 >= measure_from_s:
-            lateness.append(float(now - next_push[due_idx].min()))
-        for i in due_idx:
-            due = int((now - t0) * rate) - sent[i]
-            if due > 0:
-                pos = np.arange(sent[i], sent[i] + due) % loop_n
-                stamp = clock0 + (now - t0) * (1 + drift[i]) + rng.uniform(-0.002, 0.002)
+        if len(due_idx):
+            if now - t0 >= measure_from_s:
+                lateness.append(float(now - next_push[due_idx].min()))
+            target = int((now - t0) * rate)
+            jitter = rng.uniform(-0.002, 0.002, len(due_idx)).tolist()
+            for j, i in enumerate(due_idx.tolist()):
+                due = target - sent[i]
+                if due <= 0:
+                    continue
+                stamp = clock0 + (now - t0) * (1 + drift[i]) + jitter[j]
                 if now >= next_late[i]:
                     stamp += 0.150
-                    next_late[i] = now + rng.uniform(15, 25)
-                outlets[i].push_chunk(signals[i][pos], stamp, True)
+                    next_late[i] = now + 20 + 5 * jitter[j] / 0.002  # 15-25 s on
+                ptr = base[i] + (sent[i] % loop_n) * row
+                handle_error(push(objs[i], ctypes.c_void_p(ptr), ctypes.c_long(due * channels),
+                                  ctypes.c_double(stamp), one))
                 sent[i] += due
-            next_push[i] = now + rng.uniform(0.02, 0.05)
+            next_push[due_idx] = now + rng.uniform(0.02, 0.05, len(due_idx))
         time.sleep(max(0.0, min(0.005, float(next_push.min() - time.monotonic()))))
     late = np.array(lateness or [0.0])
     conn.send({"late_s_p99": float(np.percentile(late, 99)), "late_s_max": float(late.max())})

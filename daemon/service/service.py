@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import orjson
 
 from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
@@ -19,7 +20,7 @@ from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, Stream
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.group_runner import GroupRunner
 from eegd.daemon.service.inference_engine import InferenceEngine
-from eegd.daemon.service.messages import Outgoing, Topics
+from eegd.daemon.service.messages import ChannelsJson, Outgoing, Topics, float32_values
 from eegd.daemon.service.mqtt_publisher import MqttPublisher
 from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
@@ -112,6 +113,7 @@ class Service:
         self.stop = asyncio.Event()
         self._severity = severity(self.labels)
         self._seizure = self.labels.index("seizure")
+        self._channels_json = ChannelsJson(self.labels)
         self._runners: dict[tuple[float, int], GroupRunner] = {}  # one pass per live layout (rate, channels)
         self._runner_tasks: list[asyncio.Task] = []
         self._in_flight = 0  # predictions of one-stream batches handed to the scheduler, not yet delivered
@@ -325,12 +327,13 @@ class Service:
         qos = self.cfg.mqtt.prediction_qos
         labels = [self.labels[k] for k in stream_label.tolist()]
         t_start, t_end = b.t_start.tolist(), b.t_end.tolist()
-        p_list = stream_probs.tolist()
         multi = probs.shape[1] > 1
+        # a multi-channel stream's probabilities as the float32 values its channels' are written with
+        p_list = float32_values(stream_probs) if multi else stream_probs.tolist()
         p_seizure = list(probs[:, :, self._seizure]) if multi else probs[:, 0, self._seizure].tolist()
         streams = b.streams.tolist()
-        if multi:  # every channel's label and probabilities as Python values once per batch, not per window
-            ch_probs, ch_labels = probs.tolist(), probs.argmax(axis=2).tolist()
+        if multi:  # every channel's label and probabilities as JSON once per batch, not per window
+            ch_values = self._channels_json.values(probs)
         for i in range(len(probs)):
             st = self.streams[streams[i]]
             label = labels[i]
@@ -340,10 +343,8 @@ class Service:
                 "label": label, "probs": probs_i, "model": self.classifier.id,
             }
             if multi:
-                payload["channels"] = {
-                    name: {"label": self.labels[k], "probs": dict(zip(self.labels, p, strict=True))}
-                    for name, k, p in zip(b.channels or st.channels, ch_labels[i], ch_probs[i], strict=True)
-                }
+                template = self._channels_json.template(b.channels or st.channels)
+                payload["channels"] = orjson.Fragment(template % ch_values[i])
             st.seq += 1
             self.publisher.submit(Outgoing(self.topics.prediction(st.cfg.id), payload, qos, False, b.received))
             change = st.alert.update(label, t_start[i], p_seizure[i])

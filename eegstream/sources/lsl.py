@@ -71,6 +71,7 @@ class LslSource:
         meta = read_channels(full)
         names = tuple(c.label for c in meta)
         self._cols = select_channels(names, self.wanted, f"lsl {self.pred}")
+        self._all_cols = self._cols == list(range(len(names)))
         scales, notes = channel_scales([meta[c] for c in self._cols], self.unit)
         for note in notes:
             log.info("lsl %s: %s", self.pred, note)
@@ -164,12 +165,13 @@ class LslSource:
         """What the inlet holds, up to the buffer's size, into `_buf`/`_ts` without waiting: the sample count."""
         assert self._inlet is not None
         values = self._inlet.do_pull_chunk(*self._pull_args)
-        handle_error(self._errcode)  # LostError when the outlet is gone
+        if self._errcode.value:
+            handle_error(self._errcode)  # LostError when the outlet is gone
         return values // self._buf.shape[1]
 
     def _as_uv(self, data: np.ndarray) -> np.ndarray:
         """The selected channels of a pulled block as float32 µV (one conversion, one scaling)."""
-        out = data[:, self._cols].astype(np.float32)
+        out = data.astype(np.float32) if self._all_cols else data[:, self._cols].astype(np.float32)
         if self._scales is not None:
             out *= self._scales
         return out
