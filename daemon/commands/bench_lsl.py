@@ -12,6 +12,8 @@ import asyncio
 import ctypes
 import logging
 import multiprocessing
+import os
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,17 +29,25 @@ log = logging.getLogger(__name__)
 
 OUTLETS_PER_PLAYER = 40  # outlets one player process pushes
 PLAYER_LATE_LIMIT_S = 0.05  # a player this far behind its schedule makes the step invalid
+CAUGHT_UP_PROBE_S = 4.0  # the warm-up ends at the first probe this long with p99 under the limit (over its last
+# seconds: the subscriber leaves out the first WARMUP_S of each count) and all predictions of the probe in
+LATENCY_LIMIT_MS = 100.0
 
 
 def warmup_s(streams: int) -> float:
-    """Connecting every stream (resolve, open, clock offset) and working off what queued meanwhile."""
+    """The least warm-up: connecting every stream (resolve, open, clock offset)."""
     return 8.0 + streams / 8
 
 
+def max_warmup_s(streams: int) -> float:
+    """The longest a step waits for the daemon to work off what queued while its streams connected."""
+    return 30.0 + streams / 2
+
+
 def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds: float, seed: int,
-          conn, measure_from_s: float = 0.0) -> None:  # noqa: ANN001 - a Pipe end
-    """A player process: `count` outlets pushing as bedside devices do, for `seconds`; reports how late it fell
-    behind its own schedule from `measure_from_s` on (the measured window; the daemon's start-up comes before)."""
+          conn) -> None:  # noqa: ANN001 - a Pipe end
+    """A player process: `count` outlets pushing as bedside devices do, for `seconds` or until told "stop";
+    reports how late it fell behind its own schedule once told "measure" (the daemon's start-up comes before)."""
     from pylsl.util import handle_error
 
     from eegd.eegstream.sources.liblsl import pylsl
@@ -60,13 +70,17 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
     next_late = (time.monotonic() + rng.uniform(5, 25, count)).tolist()
     sent = [0] * count
     conn.send("ready")
-    t0, lateness = time.monotonic(), []
+    t0, lateness, measuring = time.monotonic(), [], False
     clock0 = pylsl.local_clock()
     one = ctypes.c_int(1)
     while (now := time.monotonic()) - t0 < seconds:
+        if conn.poll():
+            if conn.recv() == "stop":
+                break
+            measuring = True
         due_idx = np.flatnonzero(next_push <= now)
         if len(due_idx):
-            if now - t0 >= measure_from_s:
+            if measuring:
                 lateness.append(float(now - next_push[due_idx].min()))
             target = int((now - t0) * rate)
             jitter = rng.uniform(-0.002, 0.002, len(due_idx)).tolist()
@@ -86,7 +100,6 @@ def _play(tag: str, first: int, count: int, channels: int, rate: float, seconds:
         time.sleep(max(0.0, min(0.005, float(next_push.min() - time.monotonic()))))
     late = np.array(lateness or [0.0])
     conn.send({"late_s_p99": float(np.percentile(late, 99)), "late_s_max": float(late.max())})
-    time.sleep(1.0)  # the daemon notices the end after the measurement, not during it
 
 
 @dataclass
@@ -98,6 +111,7 @@ class LslStep(PipelineRun):
     rate: float = 0.0
     quality: dict = field(default_factory=dict)
     players_late_s_max: float = 0.0
+    warmup_s: float = 0.0  # from the daemon's start until it had worked off its start-up and kept up
 
     @property
     def valid(self) -> bool:
@@ -106,21 +120,36 @@ class LslStep(PipelineRun):
     @property
     def ok(self) -> bool:
         return (self.valid and self.windows_received >= 0.98 * self.windows_expected and self.dropped == 0
-                and self.overruns == 0 and self.latency_ms_p99 < 100.0 and not any(self.quality.values()))
+                and self.overruns == 0 and self.latency_ms_p99 < LATENCY_LIMIT_MS and not any(self.quality.values()))
+
+
+async def _caught_up(counter: Counter, streams: int, rate: float, least_s: float, most_s: float) -> float:
+    """Wait from `least_s` until a probe shows the daemon keeping up (p99 under the limit, every prediction of
+    the probe's span in), `most_s` at the most; the seconds waited."""
+    t0 = time.monotonic()
+    await asyncio.sleep(least_s)
+    per_probe = streams * CAUGHT_UP_PROBE_S * rate / 30
+    while time.monotonic() - t0 < most_s:
+        counter.reset()
+        await asyncio.sleep(CAUGHT_UP_PROBE_S)
+        probe = counter.stats()
+        if probe["lat"] and np.percentile(probe["lat"], 99) < LATENCY_LIMIT_MS and probe["count"] >= 0.95 * per_probe:
+            break
+    return time.monotonic() - t0
 
 
 async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int, streams: int, channels: int,
                        rate: float, seconds: float, counter: Counter) -> LslStep:
+    """One step: players and a daemon started for the longest warm-up, the measured window once the daemon kept
+    up (or the longest warm-up passed), then the daemon stopped by SIGTERM and the players told to stop."""
     ctx = multiprocessing.get_context("spawn")
     tag = f"eegd-bench-{uuid.uuid4().hex[:6]}"
-    warmup = warmup_s(streams)
-    total = warmup + seconds + 3.0
+    total = max_warmup_s(streams) + seconds + 10.0
     players = []
     for first in range(0, streams, OUTLETS_PER_PLAYER):
         conn, child = ctx.Pipe()
         n = min(OUTLETS_PER_PLAYER, streams - first)
-        proc = ctx.Process(target=_play, args=(tag, first, n, channels, rate, total, first, child, warmup),
-                           daemon=True)
+        proc = ctx.Process(target=_play, args=(tag, first, n, channels, rate, total, first, child), daemon=True)
         proc.start()
         players.append((proc, conn))
     for _, conn in players:
@@ -128,22 +157,27 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
             raise RuntimeError("an LSL player process did not start")
     daemon = start_daemon(model, str(clf.device), host, port,
                           [{"source": "lsl", "source_id": f"{tag}-{i}", "id": f"{tag}-{i}"} for i in range(streams)],
-                          warmup + seconds)
-    await asyncio.sleep(warmup)
+                          total)
+    step = LslStep(streams, seconds, int(streams * seconds * clf.sample_rate / 30), channels=channels, rate=rate)
+    step.warmup_s = await _caught_up(counter, streams, clf.sample_rate, warmup_s(streams), max_warmup_s(streams))
+    for _, conn in players:
+        conn.send("measure")
     counter.reset()
     await asyncio.sleep(seconds)
     stats = counter.stats()
-    step = LslStep(streams, seconds, int(streams * seconds * clf.sample_rate / 30), channels=channels, rate=rate)
     step.windows_received, step.latencies = stats["count"], len(stats["lat"])
     lat = np.array(stats["lat"]) if stats["lat"] else np.full(1, np.inf)
     step.latency_ms_p50, step.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    lates = []
+    for _, pconn in players:  # the players' own lateness over the measured window, before the daemon stops
+        pconn.send("stop")
+        if pconn.poll(10):
+            lates.append(pconn.recv()["late_s_max"])
+    os.kill(daemon[0].pid, signal.SIGTERM)
     own = await daemon_figures(*daemon)
     step.cpu_percent, step.rss_mb, step.dropped, step.overruns, step.quality = (
         own[k] for k in ("cpu_percent", "rss_mb", "dropped", "overruns", "quality"))
-    lates = []
-    for proc, pconn in players:
-        if pconn.poll(10):
-            lates.append(pconn.recv()["late_s_max"])
+    for proc, _ in players:
         proc.join(5)
     step.players_late_s_max = max(lates, default=float("inf"))
     return step
@@ -171,12 +205,12 @@ async def lsl_ramp(clf: Classifier, model: str | None, host: str, port: int, ram
 
 
 def format_lsl_table(r: dict) -> str:
-    lines = [f"| LSL streams ({r['lsl_channels']} ch at {r['lsl_rate']:g} Hz) | predictions | p50 / p99 ms | "
-             "quality events | players late | CPU | RSS | ok | the same as CSV: p50 / p99 ms, CPU, ok |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [f"| LSL streams ({r['lsl_channels']} ch at {r['lsl_rate']:g} Hz) | kept up after | predictions | "
+             "p50 / p99 ms | quality events | players late | CPU | RSS | ok | the same as CSV: p50 / p99 ms, CPU, ok |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in r["lsl_ramp"]:
         events, c = sum(s["quality"].values()), s["csv"]
-        lines.append(f"| {s['streams']} | {s['windows_received']}/{s['windows_expected']} | "
+        lines.append(f"| {s['streams']} | {s['warmup_s']:.0f} s | {s['windows_received']}/{s['windows_expected']} | "
                      f"{s['latency_ms_p50']:.0f} / {s['latency_ms_p99']:.0f} | {events} | "
                      f"{1000 * s['players_late_s_max']:.0f} ms{'' if s['valid'] else ' (invalid)'} | "
                      f"{s['cpu_percent']:.0f} % | {s['rss_mb']:.0f} MB | {'yes' if s['ok'] else 'no'} | "

@@ -80,3 +80,47 @@ def test_a_break_in_one_stream_restarts_only_that_stream_and_non_finite_samples_
     got = _feed(256.0, 2, True, mutate=mutate)
     issues = {s: np.bitwise_or.reduce([g[2] for g in got[s]]) for s in got}
     assert issues[0] == 0 and issues[1] == 0 and issues[2] == NONFINITE and issues[3] == FLAT
+
+
+def test_samples_wanted_counts_what_is_staged_and_holds_for_the_window_after_it():
+    group = StreamGroup(256.0, 2, MODEL_RATE, 120, 30, QualityLimits(), BandSettings())
+    slot = group.add()
+    first = group.samples_wanted(slot)
+    assert 120 * 256 / MODEL_RATE <= first <= 120 * 256 / MODEL_RATE + 2  # a whole window at the device's rate
+    x = np.zeros((first, 2), np.float32)
+    group.stage(slot, x + np.random.default_rng(0).normal(0, 40, x.shape).astype(np.float32),
+                np.arange(first) / 256.0)
+    staged_window = group.samples_wanted(slot)  # the staged samples make the first window: the next hop is wanted
+    assert 30 * 256 / MODEL_RATE - 2 <= staged_window <= 30 * 256 / MODEL_RATE + 2
+    out = group.process()
+    assert len(out.windows) == 1 and out.results[0].count == 1
+    assert abs(group.samples_wanted(slot) - staged_window) <= 1
+
+
+def test_a_freed_slot_starts_afresh_for_the_next_stream():
+    rng = np.random.default_rng(3)
+    group = StreamGroup(MODEL_RATE, 1, MODEL_RATE, 120, 30, QualityLimits(), None)
+    old = group.add()
+    group.stage(old, rng.normal(0, 40, (100, 1)).astype(np.float32), np.arange(100) / MODEL_RATE)
+    group.remove(old)  # its staged samples go with it
+    new = group.add()
+    assert new == old
+    group.stage(new, rng.normal(0, 40, (150, 1)).astype(np.float32), 50.0 + np.arange(150) / MODEL_RATE)
+    out = group.process()
+    assert len(out.windows) == 2 and out.t_start[0] == 50.0  # nothing of the stream before it
+
+
+def test_a_backlog_longer_than_one_pass_is_worked_off_whole():
+    rng = np.random.default_rng(4)
+    group = StreamGroup(256.0, 2, MODEL_RATE, 120, 30, QualityLimits(), BandSettings())
+    slots = [group.add() for _ in range(3)]
+    n = 5000  # several passes' worth in one chunk (a stalled event loop catching up)
+    for i, s in enumerate(slots):
+        group.stage(s, rng.normal(0, 40, (n, 2)).astype(np.float32), 10.0 * i + np.arange(n) / 256.0)
+    out = group.process()
+    outputs = int(n * MODEL_RATE / 256.0)
+    per_slot = [r.count for r in out.results]
+    assert sum(per_slot) == len(out.windows) and not group.pending
+    for s in slots:
+        t = out.t_start[out.slots == s]
+        assert abs(len(t) - ((outputs - 120) // 30 + 1)) <= 1 and np.allclose(np.diff(t), 30 / MODEL_RATE, atol=1e-6)
