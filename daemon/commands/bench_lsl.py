@@ -9,6 +9,7 @@ is marked invalid instead of being scored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -144,7 +145,7 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
     up (or the longest warm-up passed), then the daemon stopped by SIGTERM and the players told to stop."""
     ctx = multiprocessing.get_context("spawn")
     tag = f"eegd-bench-{uuid.uuid4().hex[:6]}"
-    total = max_warmup_s(streams) + seconds + 10.0
+    total = max_warmup_s(streams) + seconds + 60.0
     players = []
     for first in range(0, streams, OUTLETS_PER_PLAYER):
         conn, child = ctx.Pipe()
@@ -168,15 +169,16 @@ async def run_lsl_step(clf: Classifier, model: str | None, host: str, port: int,
     step.windows_received, step.latencies = stats["count"], len(stats["lat"])
     lat = np.array(stats["lat"]) if stats["lat"] else np.full(1, np.inf)
     step.latency_ms_p50, step.latency_ms_p99 = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
-    lates = []
-    for _, pconn in players:  # the players' own lateness over the measured window, before the daemon stops
-        pconn.send("stop")
-        if pconn.poll(10):
-            lates.append(pconn.recv()["late_s_max"])
-    os.kill(daemon[0].pid, signal.SIGTERM)
+    os.kill(daemon[0].pid, signal.SIGTERM)  # before the outlets go: their going is no fault of the daemon's
     own = await daemon_figures(*daemon)
     step.cpu_percent, step.rss_mb, step.dropped, step.overruns, step.quality = (
         own[k] for k in ("cpu_percent", "rss_mb", "dropped", "overruns", "quality"))
+    lates = []
+    for _, pconn in players:  # the players' own lateness, from the measured window's start
+        with contextlib.suppress(OSError):  # a player that already ended has sent its figures
+            pconn.send("stop")
+        if pconn.poll(10):
+            lates.append(pconn.recv()["late_s_max"])
     for proc, _ in players:
         proc.join(5)
     step.players_late_s_max = max(lates, default=float("inf"))

@@ -21,6 +21,8 @@ from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, Stre
 
 log = logging.getLogger(__name__)
 
+MAX_SLEW = 0.01  # seconds per second by which a new clock-offset estimate is taken into sample times (1 %)
+
 
 class LslSource:
     """Pulls chunks into a preallocated array without blocking the event loop. Sample times come from an honest
@@ -41,7 +43,8 @@ class LslSource:
         self._buf: np.ndarray | None = None
         self._cols: list[int] = []
         self._scales: np.ndarray | None = None  # µV per sample value of each selected channel; None: already µV
-        self._correction = 0.0
+        self._correction = 0.0  # the offset estimate applied to sample times (never to the clock's break checks)
+        self._target = 0.0  # the median of the last estimates, which `_correction` slews toward
         self._correction_task: asyncio.Task[float] | None = None  # a time_correction() running in a thread
         self.reconnects = 0
         self.give_up_after_s = give_up_after_s  # None: re-resolve for ever (a configured stream)
@@ -85,8 +88,8 @@ class LslSource:
                            ctypes.c_size_t(self._buf.size), ctypes.c_size_t(len(self._buf)), ctypes.c_double(0.0),
                            ctypes.byref(self._errcode))
         self._corrections = collections.deque([await asyncio.to_thread(inlet.time_correction, 5.0)], maxlen=5)
-        self._correction = self._corrections[0]
-        self._corrected_at = time.monotonic()
+        self._correction = self._target = self._corrections[0]
+        self._corrected_at = self._slewed_at = time.monotonic()
         self._inlet = inlet
         self._clock = SampleClock(info.nominal_srate(), self.gap_periods / info.nominal_srate())
         log.info("lsl %s: connected (%s, %.2f Hz, %d channels of %s)", self.pred, full.source_id(),
@@ -111,6 +114,7 @@ class LslSource:
             nonlocal held, held_n, layout
             first = held[0]
             ts = np.concatenate([p.timestamps for p in held]) if len(held) > 1 else first.timestamps
+            ts = ts + self._correction
             x = np.concatenate([p.samples for p in held]) if len(held) > 1 else first.samples
             out = Chunk(timestamps=ts, samples=x, received=received, gap=first.gap, lost=first.lost,
                         reversal=first.reversal, layout=layout)
@@ -141,7 +145,8 @@ class LslSource:
             now = time.monotonic()
             if n:
                 received = now
-                for placed in self._clock.push(self._ts[:n] + self._correction, self._as_uv(self._buf[:n])):
+                # breaks are judged on the device's own stamps: a new clock-offset estimate is no jump in them
+                for placed in self._clock.push(self._ts[:n], self._as_uv(self._buf[:n])):
                     if gap_next:
                         placed, gap_next = Placed(placed.timestamps, placed.samples, gap=True), False
                     if placed.gap and held:  # a break starts a chunk of its own
@@ -150,7 +155,7 @@ class LslSource:
                         held_since = now
                     held.append(placed)
                     held_n += len(placed.samples)
-                    newest = float(placed.timestamps[-1])  # on the local LSL clock (corrected)
+                    newest = float(placed.timestamps[-1]) + self._correction  # on the local LSL clock
             need = want() if want else 1
             if held and (held_n >= need or now - held_since >= self.max_hold_s):
                 yield release()
@@ -182,12 +187,17 @@ class LslSource:
         if task is not None and task.done():
             try:
                 self._corrections.append(task.result())
-                # the median of the last five: one estimate thrown off (a busy host delays the probe's replies)
-                # would shift every stamp, a gap, and back again five seconds later, a reversal
-                self._correction = float(np.median(self._corrections))
+                # the median of the last five (one estimate thrown off by a busy host is left out), applied by
+                # slewing: sample times stay rising and windows stay evenly spaced while it moves
+                self._target = float(np.median(self._corrections))
             except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the last offset
                 log.debug("lsl %s: time correction failed: %s", self.pred, exc)
             self._correction_task = task = None
+        now = time.monotonic()
+        if self._correction != self._target:
+            step = MAX_SLEW * (now - self._slewed_at)
+            self._correction += min(max(self._target - self._correction, -step), step)
+        self._slewed_at = now
         if task is None and self._inlet is not None and time.monotonic() - self._corrected_at > self.correction_every_s:
             self._corrected_at = time.monotonic()
             self._correction_task = asyncio.ensure_future(asyncio.to_thread(self._inlet.time_correction, 2.0))
