@@ -34,12 +34,15 @@ class SampleClock:
     def __init__(self, rate: float, gap_s: float) -> None:
         self.rate, self.gap_s = rate, gap_s
         self.offset: float | None = None  # the time of sample 0 on the source clock
+        self.shift = 0.0  # added to the times given out only (a clock-offset estimate): breaks are judged without it
         self.count = 0  # samples placed so far
+        self._steps = np.arange(1024) / rate  # sample times past the first, for the common chunk sizes
         self._held: list[tuple[np.ndarray, np.ndarray, float]] = []  # (raw stamps, samples, residual)
 
     def _times(self, n: int, ahead: int = 0) -> np.ndarray:
         assert self.offset is not None
-        return self.offset + (self.count + ahead + np.arange(n)) / self.rate
+        first = self.shift + self.offset + (self.count + ahead) / self.rate
+        return first + (self._steps[:n] if n <= len(self._steps) else np.arange(n) / self.rate)
 
     def _residual(self, raw: np.ndarray) -> float:
         """How far the raw stamps are from this clock (mid-chunk), counting the samples still held before them."""

@@ -83,6 +83,7 @@ class StreamGroup:
         self._slots = 0
         self._free: list[int] = []
         self._staged: dict[int, list[_Piece]] = {}
+        self._staged_n: dict[int, int] = {}  # samples staged per slot
         self._grow(8)
 
     # --- slots --------------------------------------------------------------------------------------------
@@ -130,11 +131,13 @@ class StreamGroup:
         self._restart(slot)
         self.unit_checks[slot] = UnitCheck()
         self._staged[slot] = []
+        self._staged_n[slot] = 0
         return slot
 
     def remove(self, slot: int) -> int:
         """Free a stream's slot (what it had staged is dropped); returns its overrun count."""
         self._staged.pop(slot, None)
+        self._staged_n.pop(slot, None)
         self._free.append(slot)
         return int(self.overruns[slot])
 
@@ -150,9 +153,10 @@ class StreamGroup:
         """Queue a chunk (n, channels) for the next `process`; `gap`: the signal broke before it."""
         if len(samples):
             self._staged[slot].append(_Piece(samples, timestamps, gap, lost, reversal))
+            self._staged_n[slot] += len(samples)
 
     def staged(self, slot: int) -> int:
-        return sum(len(p.samples) for p in self._staged.get(slot, ()))
+        return self._staged_n.get(slot, 0)
 
     def samples_wanted(self, slot: int) -> int:
         """Input samples still to come, beyond those staged, before the slot has a window more than what is staged
@@ -206,6 +210,7 @@ class StreamGroup:
                 take.append(p)
                 n += len(p.samples)
             slots.append(slot)
+            self._staged_n[slot] -= n
             xs.append(take[0].samples if len(take) == 1 else np.concatenate([p.samples for p in take]))
             ts.append(take[0].timestamps if len(take) == 1 else np.concatenate([p.timestamps for p in take]))
             flags.append((take[0].gap, take[0].lost, take[0].reversal))

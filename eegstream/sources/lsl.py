@@ -92,6 +92,7 @@ class LslSource:
         self._corrected_at = self._slewed_at = time.monotonic()
         self._inlet = inlet
         self._clock = SampleClock(info.nominal_srate(), self.gap_periods / info.nominal_srate())
+        self._clock.shift = self._correction
         log.info("lsl %s: connected (%s, %.2f Hz, %d channels of %s)", self.pred, full.source_id(),
                  info.nominal_srate(), info.channel_count(), FORMAT_NAMES[fmt])
         return StreamInfo(rate=info.nominal_srate(), channels=tuple(names[c] for c in self._cols))
@@ -114,7 +115,6 @@ class LslSource:
             nonlocal held, held_n, layout
             first = held[0]
             ts = np.concatenate([p.timestamps for p in held]) if len(held) > 1 else first.timestamps
-            ts = ts + self._correction
             x = np.concatenate([p.samples for p in held]) if len(held) > 1 else first.samples
             out = Chunk(timestamps=ts, samples=x, received=received, gap=first.gap, lost=first.lost,
                         reversal=first.reversal, layout=layout)
@@ -141,8 +141,7 @@ class LslSource:
                     yield release()
                 await self._drop_inlet()
                 continue
-            self._refresh_correction()
-            now = time.monotonic()
+            now = self._refresh_correction()
             if n:
                 received = now
                 # breaks are judged on the device's own stamps: a new clock-offset estimate is no jump in them
@@ -155,7 +154,7 @@ class LslSource:
                         held_since = now
                     held.append(placed)
                     held_n += len(placed.samples)
-                    newest = float(placed.timestamps[-1]) + self._correction  # on the local LSL clock
+                    newest = float(placed.timestamps[-1])  # on the local LSL clock
             need = want() if want else 1
             if held and (held_n >= need or now - held_since >= self.max_hold_s):
                 yield release()
@@ -181,8 +180,9 @@ class LslSource:
             out *= self._scales
         return out
 
-    def _refresh_correction(self) -> None:
-        """Every `correction_every_s`, re-estimate the clock offset in a thread; pick the result up when done."""
+    def _refresh_correction(self) -> float:
+        """Every `correction_every_s`, re-estimate the clock offset in a thread; pick the result up when done, and
+        slew the offset the clock gives its times toward it. Returns the monotonic time."""
         task = self._correction_task
         if task is not None and task.done():
             try:
@@ -194,13 +194,15 @@ class LslSource:
                 log.debug("lsl %s: time correction failed: %s", self.pred, exc)
             self._correction_task = task = None
         now = time.monotonic()
-        if self._correction != self._target:
+        if self._correction != self._target and self._clock is not None:
             step = MAX_SLEW * (now - self._slewed_at)
             self._correction += min(max(self._target - self._correction, -step), step)
+            self._clock.shift = self._correction
         self._slewed_at = now
-        if task is None and self._inlet is not None and time.monotonic() - self._corrected_at > self.correction_every_s:
-            self._corrected_at = time.monotonic()
+        if task is None and self._inlet is not None and now - self._corrected_at > self.correction_every_s:
+            self._corrected_at = now
             self._correction_task = asyncio.ensure_future(asyncio.to_thread(self._inlet.time_correction, 2.0))
+        return now
 
     async def _drop_inlet(self) -> None:
         """Close the inlet, but never while a thread still uses it (liblsl would crash)."""
