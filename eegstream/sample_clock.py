@@ -45,11 +45,12 @@ class SampleClock:
         return first + (self._steps[:n] if n <= len(self._steps) else np.arange(n) / self.rate)
 
     def _residual(self, raw: np.ndarray) -> float:
-        """How far the raw stamps are from this clock (mid-chunk), counting the samples still held before them."""
+        """How far the raw stamps are from this clock at the chunk's newest sample, counting the samples still held
+        before them. The newest, not the middle: a pull can hold the end of one device chunk and the start of the
+        next, and a late chunk at either end must not make two pulls in a row look off by the same amount."""
         assert self.offset is not None
         ahead = sum(len(s) for _, s, _ in self._held)
-        middle = self.offset + (self.count + ahead + (len(raw) - 1) / 2) / self.rate
-        return (float(raw[0]) + float(raw[-1])) / 2 - middle
+        return float(raw[-1]) - (self.offset + (self.count + ahead + len(raw) - 1) / self.rate)
 
     def _place(self, samples: np.ndarray, residual: float, **flags: object) -> Placed:
         out = Placed(self._times(len(samples)), samples, **flags)  # type: ignore[arg-type]

@@ -89,3 +89,25 @@ def test_a_late_chunk_pulled_in_two_parts_is_no_gap():
     assert not any(p.gap for p in placed)
     samples = np.concatenate([p.samples for p in placed])[:, 0]
     assert np.array_equal(samples, np.arange(len(samples))) and regular(placed)
+
+
+def test_a_late_chunk_split_between_two_pulls_that_each_hold_a_normal_chunk_is_no_gap():
+    """Pulls a window apart each take several device chunks: one ends in the first half of the late chunk, the
+    next starts with its second half. Judged mid-pull both look ahead by half the lateness: a false gap."""
+    chunks, pending = [], None
+    for i, (raw, x) in enumerate(device(60, np.random.default_rng(5), late_every=200)):
+        if i % 200 == 198:
+            pending = (raw, x)  # a normal chunk, pulled with the late chunk's first half
+        elif i % 200 == 199 and pending is not None:
+            half = len(x) // 2
+            chunks.append((np.concatenate([pending[0], raw[:half]]), np.concatenate([pending[1], x[:half]])))
+            pending = (raw[half:], x[half:])  # the late chunk's second half, pulled with the next normal one
+        elif pending is not None:
+            chunks.append((np.concatenate([pending[0], raw]), np.concatenate([pending[1], x])))
+            pending = None
+        else:
+            chunks.append((raw, x))
+    placed = run(chunks)
+    assert not any(p.gap for p in placed)
+    samples = np.concatenate([p.samples for p in placed])[:, 0]
+    assert np.array_equal(samples, np.arange(len(samples))) and regular(placed)
