@@ -44,7 +44,7 @@ def main() -> None:
         group = StreamGroup(rate, c, MODEL_RATE, 120, 30, limits, band)
         slots = [group.add() for _ in range(per)]
 
-        def one_pass(i: int) -> int:
+        def one_pass(i: int, group: StreamGroup = group, slots: list[int] = slots) -> int:
             for s in slots:
                 group.stage(s, x, t + i * chunk / rate)
             return len(group.process().slots)
