@@ -84,38 +84,35 @@ class StreamGroup:
         self._free: list[int] = []
         self._staged: dict[int, list[_Piece]] = {}
         self._staged_n: dict[int, int] = {}  # samples staged per slot
+        self.raw_ring: np.ndarray | None = None  # the unfiltered ring, with a band filter only
+        self.unit_checks: list[UnitCheck] = []
         self._grow(8)
 
     # --- slots --------------------------------------------------------------------------------------------
     def _grow(self, size: int) -> None:
+        """Room for `size` streams: every per-stream state array grown along its first axis, what it held kept."""
         c, k = self.channels, 0 if self.resampler is None else len(self.resampler.taps) - 1
         dim = 0 if self.band is None else 2 * len(self.band.sos)
-
-        def more(old: np.ndarray | None, shape: tuple, dtype: type = np.float64) -> np.ndarray:
+        state: dict[str, tuple[tuple[int, ...], type]] = {
+            "ring": ((self.capacity, c), np.float32), "ring_t": ((self.capacity,), np.float64),
+            "head": ((), np.int64), "next_start": ((), np.int64), "overruns": ((), np.int64),
+            "hist": ((k, c), np.float64),  # the resampler's FIR state: the last k inputs ...
+            "bad_hist": ((k,), np.float64),  # ... and which of them were not finite
+            "prev_x": ((c,), np.float64), "prev_t": ((), np.float64),  # the last filtered input, for interpolation
+            "prev_bad": ((), np.float64), "next_pos": ((), np.float64),
+            "fresh": ((), bool),  # no resampler state yet (start or a break)
+            "zi": ((dim, c), np.float64), "zi_fresh": ((), bool),  # the band filter's state
+            "last": ((c,), np.float64),  # the band filter's last finite sample
+        }
+        if self.band is not None:
+            state["raw_ring"] = ((self.capacity, c), np.float32)  # what the band filter was given
+        for name, (shape, dtype) in state.items():
             new = np.zeros((size, *shape), dtype=dtype)
+            old = getattr(self, name, None)
             if old is not None:
                 new[: len(old)] = old
-            return new
-
-        g = getattr
-        self.ring = more(g(self, "ring", None), (self.capacity, c), np.float32)
-        self.ring_t = more(g(self, "ring_t", None), (self.capacity,))
-        self.raw_ring = more(g(self, "raw_ring", None), (self.capacity, c), np.float32) if self.band else None
-        self.head = more(g(self, "head", None), (), np.int64)
-        self.next_start = more(g(self, "next_start", None), (), np.int64)
-        self.hist = more(g(self, "hist", None), (k, c))  # the resampler's FIR state: the last k inputs
-        self.bad_hist = more(g(self, "bad_hist", None), (k,))  # and which of them were not finite
-        self.prev_x = more(g(self, "prev_x", None), (c,))  # the last filtered input, for interpolation
-        self.prev_t = more(g(self, "prev_t", None), ())
-        self.prev_bad = more(g(self, "prev_bad", None), ())
-        self.next_pos = more(g(self, "next_pos", None), ())
-        self.fresh = more(g(self, "fresh", None), (), bool)  # no resampler state yet (start or a break)
-        self.zi = more(g(self, "zi", None), (dim, c))  # the band filter's state
-        self.zi_fresh = more(g(self, "zi_fresh", None), (), bool)
-        self.last = more(g(self, "last", None), (c,))  # the band filter's last finite sample
-        self.overruns = more(g(self, "overruns", None), (), np.int64)
-        self.unit_checks: list[UnitCheck] = [*g(self, "unit_checks", []),
-                                             *(UnitCheck() for _ in range(size - len(g(self, "unit_checks", []))))]
+            setattr(self, name, new)
+        self.unit_checks += [UnitCheck() for _ in range(size - len(self.unit_checks))]
         self.size = size
 
     def add(self) -> int:

@@ -27,14 +27,16 @@ def _feed(rate, channels, band, streams=5, n=3000, mutate=None):
     if mutate:
         mutate(chunks)
     group = StreamGroup(rate, channels, MODEL_RATE, 120, 30, limits, settings)
-    slots = [group.add() for _ in range(streams)]
+    slots: list[int] = []
     got = {s: [] for s in range(streams)}
     gaps = {s: 0 for s in range(streams)}
-    longest = max(len(c) for c in chunks)
+    longest = max(len(c) for c in chunks) + streams
     for i in range(longest):
-        for s in range(streams):
-            if i < len(chunks[s]):
-                x, t, *flag = chunks[s][i]
+        if i < streams:  # stream i joins now, while the others already carry state
+            slots.append(group.add())
+        for s in range(len(slots)):
+            if 0 <= i - s < len(chunks[s]):
+                x, t, *flag = chunks[s][i - s]
                 group.stage(slots[s], x, t, gap=bool(flag))
         if i % 3 == 2 or i == longest - 1:
             out = group.process()
@@ -124,3 +126,7 @@ def test_a_backlog_longer_than_one_pass_is_worked_off_whole():
     for s in slots:
         t = out.t_start[out.slots == s]
         assert abs(len(t) - ((outputs - 120) // 30 + 1)) <= 1 and np.allclose(np.diff(t), 30 / MODEL_RATE, atol=1e-6)
+
+
+def test_streams_joining_past_the_first_slots_grow_the_group_and_keep_every_stream_its_state():
+    _feed(256.0, 2, True, streams=12)  # room for 8 at first: grown while the first streams carry state
