@@ -43,8 +43,7 @@ class LslSource:
         self._buf: np.ndarray | None = None
         self._cols: list[int] = []
         self._scales: np.ndarray | None = None  # µV per sample value of each selected channel; None: already µV
-        self._correction = 0.0  # the offset estimate applied to sample times (never to the clock's break checks)
-        self._target = 0.0  # the median of the last estimates, which `_correction` slews toward
+        self._target = 0.0  # the median of the last clock-offset estimates, which the clock's `shift` slews toward
         self._correction_task: asyncio.Task[float] | None = None  # a time_correction() running in a thread
         self.reconnects = 0
         self.give_up_after_s = give_up_after_s  # None: re-resolve for ever (a configured stream)
@@ -88,11 +87,11 @@ class LslSource:
                            ctypes.c_size_t(self._buf.size), ctypes.c_size_t(len(self._buf)), ctypes.c_double(0.0),
                            ctypes.byref(self._errcode))
         self._corrections = collections.deque([await asyncio.to_thread(inlet.time_correction, 5.0)], maxlen=5)
-        self._correction = self._target = self._corrections[0]
+        self._target = self._corrections[0]
         self._corrected_at = self._slewed_at = time.monotonic()
         self._inlet = inlet
         self._clock = SampleClock(info.nominal_srate(), self.gap_periods / info.nominal_srate())
-        self._clock.shift = self._correction
+        self._clock.shift = self._target  # applied to sample times only, never to the clock's break checks
         log.info("lsl %s: connected (%s, %.2f Hz, %d channels of %s)", self.pred, full.source_id(),
                  info.nominal_srate(), info.channel_count(), FORMAT_NAMES[fmt])
         return StreamInfo(rate=info.nominal_srate(), channels=tuple(names[c] for c in self._cols))
@@ -194,10 +193,10 @@ class LslSource:
                 log.debug("lsl %s: time correction failed: %s", self.pred, exc)
             self._correction_task = task = None
         now = time.monotonic()
-        if self._correction != self._target and self._clock is not None:
+        clock = self._clock
+        if clock is not None and clock.shift != self._target:
             step = MAX_SLEW * (now - self._slewed_at)
-            self._correction += min(max(self._target - self._correction, -step), step)
-            self._clock.shift = self._correction
+            clock.shift += min(max(self._target - clock.shift, -step), step)
         self._slewed_at = now
         if task is None and self._inlet is not None and now - self._corrected_at > self.correction_every_s:
             self._corrected_at = now
