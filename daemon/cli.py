@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "EEG channel); non-EEG channels (ECG, EMG, Status, ...) only when named")
     sp.add_argument("--topic-prefix", default="eegd", help="--mqtt: the topic prefix (default eegd)")
     sp.add_argument("--qos", type=int, choices=(0, 1), default=1, help="--mqtt: QoS of the raw messages (default 1)")
+    sp.add_argument("--encoding", choices=("json", "binary"), default="json", help="--mqtt: the contract's JSON "
+                    "(default) or the compact binary encoding (float32; docs/mqtt.md)")
 
     sp = add("train", "train:cmd_train",
              "offline training; writes a checkpoint and a report (JSON + PNG plots) next to it")

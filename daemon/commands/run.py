@@ -60,4 +60,4 @@ async def _replay_mqtt(args: argparse.Namespace, channels: tuple[str, ...] | Non
     if args.stream and Path(args.file).suffix.lower() in EXTENSIONS:  # an XDF stream of that name, if there is one
         xdf_stream = args.stream if args.stream in await asyncio.to_thread(stream_names, args.file) else None
     await replay_mqtt(args.file, host, int(port), stream, args.speed, args.loop, args.rate, args.topic_prefix,
-                      args.qos, channels, xdf_stream)
+                      args.qos, channels, xdf_stream, binary=args.encoding == "binary")

@@ -41,6 +41,7 @@ class MqttConfig:
     keepalive: int = 30
     prediction_queue: int = 10000  # predictions held while the broker is away; the oldest are dropped past it
     drain_timeout_s: float = 10.0  # at shutdown, how long to wait for an unreachable broker
+    max_raw_bytes: int = 1 << 20  # source = "mqtt": a raw message above this is refused before it is parsed
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,15 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: only for csv streams")
         default_id = s.source_id or s.name or s.type or ""
+    elif s.source == "mqtt":
+        if not s.id:
+            raise ConfigError(f"{key}.id: required for an mqtt stream (its samples come on {{prefix}}/{{id}}/raw)")
+        for k in ("name", "type", "source_id", "path", "rate", "channels"):
+            if getattr(s, k) is not None:
+                raise ConfigError(f"{key}.{k}: not for mqtt streams (each raw message says its rate and channels)")
+        if s.discover or s.unit != "auto":
+            raise ConfigError(f"{key}: discover and unit are for lsl streams (raw messages carry µV)")
+        default_id = s.id
     elif s.source in FILE_SOURCES:
         if s.path is None:
             raise ConfigError(f"{key}.path: required for a {s.source} stream")
@@ -213,7 +223,7 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
         s = dataclasses.replace(s, path=path)
         default_id = Path(path).stem
     else:
-        raise ConfigError(f"{key}.source: expected 'lsl', 'file' or 'csv', got {s.source!r}")
+        raise ConfigError(f"{key}.source: expected 'lsl', 'mqtt', 'file' or 'csv', got {s.source!r}")
     if s.id:
         if not STREAM_ID.match(s.id):
             raise ConfigError(f"{key}.id: {s.id!r} may hold only letters, digits, '_' and '-'")
@@ -231,6 +241,8 @@ def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:
         raise ConfigError(f"mqtt.port: {m.port} is not a TCP port")
     if m.prediction_queue < 1:
         raise ConfigError("mqtt.prediction_queue: must be >= 1")
+    if m.max_raw_bytes < 1024:
+        raise ConfigError(f"mqtt.max_raw_bytes: must be >= 1024, got {m.max_raw_bytes}")
     files = {}
     for k in ("password_file", "tls_ca", "tls_cert", "tls_key"):
         v = getattr(m, k)

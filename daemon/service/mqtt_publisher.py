@@ -162,8 +162,10 @@ class MqttPublisher:
             task.cancel()
 
 
-def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
-    """An aiomqtt client for the broker of `[mqtt]`: its host, port, user and password file, TLS files."""
+def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None,
+               clean_session: bool | None = None) -> aiomqtt.Client:
+    """An aiomqtt client for the broker of `[mqtt]`: its host, port, user and password file, TLS files;
+    `clean_session=False`: a persistent session (the broker queues QoS 1 messages while the client is away)."""
     password = None
     if c.password_file:
         password = Path(c.password_file).read_text(encoding="utf-8").strip()
@@ -172,7 +174,7 @@ def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None)
         tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key,
                                     cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
     return aiomqtt.Client(c.host, c.port, identifier=identifier, username=c.username, password=password,
-                          keepalive=c.keepalive, tls_params=tls, timeout=10, will=will)
+                          keepalive=c.keepalive, tls_params=tls, timeout=10, will=will, clean_session=clean_session)
 
 
 def _mark_retrieved(client: aiomqtt.Client) -> None:

@@ -21,7 +21,7 @@ from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.group_runner import GroupRunner
 from eegd.daemon.service.inference_engine import InferenceEngine
 from eegd.daemon.service.messages import ChannelsJson, Outgoing, Topics, float32_values
-from eegd.daemon.service.mqtt_publisher import MqttPublisher
+from eegd.daemon.service.mqtt_publisher import MqttPublisher, client_for
 from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
 from eegd.eegstream.band_filter import BandFilter
@@ -31,6 +31,7 @@ from eegd.eegstream.quality import issue_names
 from eegd.eegstream.sources.discovery import Discovery
 from eegd.eegstream.sources.file import CsvBlockSource, FileSource
 from eegd.eegstream.sources.lsl import LslSource
+from eegd.eegstream.sources.mqtt_raw import MqttRawSource, RawSubscription
 from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
 from eegd.eegstream.stream_block import StreamBlock
 from eegd.eegstream.stream_group import SlotResult, StreamGroup
@@ -61,8 +62,8 @@ class Publisher(Protocol):
 
 def make_source(s: StreamConfig, recordings: list[Recording] | None = None, gap_periods: float = 3.0,
                 discovered: bool = False) -> Source:
-    """The stream's source; `recordings`: a CSV file's contents when already read; `discovered`: a stream found
-    by discovery, given up after `drop_after_s` away."""
+    """The stream's file or LSL source; `recordings`: a CSV file's contents when already read; `discovered`: a
+    stream found by discovery, given up after `drop_after_s` away."""
     if s.source in FILE_SOURCES:
         assert s.path is not None
         return FileSource(s.path, speed=s.speed, loop=s.loop, rate=s.rate, channels=s.channels, recordings=recordings,
@@ -118,11 +119,22 @@ class Service:
         self._runner_tasks: list[asyncio.Task] = []
         self._failed = False  # a shared pass failed (a bug): `run` returns 1
         self._in_flight = 0  # predictions of one-stream batches handed to the scheduler, not yet delivered
+        self.raw: RawSubscription | None = None  # the broker connection of the `source = "mqtt"` streams
+        mqtt_ids = [st.cfg.id for st in self.streams if st.cfg.source == "mqtt"]
+        if mqtt_ids:
+            m = cfg.mqtt
+            self.raw = RawSubscription(lambda: client_for(m, f"{m.client_id}-raw", clean_session=False),
+                                       m.topic_prefix)
+            for sid in mqtt_ids:
+                self.raw.register(sid)
+            for st in self.streams:
+                if st.cfg.source == "mqtt":
+                    st.quality_counts.update(duplicates=0, bad_payloads=0)
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
         """One stream's task. A source error ends this stream only; the others go on."""
-        source = make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
+        source = self._source(st, recordings)
         try:
             info = await source.open()
             if st.cfg.source in FILE_SOURCES:
@@ -140,6 +152,25 @@ class Service:
             await source.close()
             if st.discovered:
                 self._drop(st)
+
+    def _source(self, st: StreamState, recordings: list[Recording] | None) -> Source:
+        if st.cfg.source == "mqtt":
+            assert self.raw is not None
+            return MqttRawSource(self.raw, st.cfg.id, self.cfg.quality.gap_periods, self.cfg.mqtt.max_raw_bytes,
+                                 lambda kind, why, t: self._raw_fault(st, kind, why, t))
+        return make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
+
+    def _raw_fault(self, st: StreamState, kind: str, why: str, t: float) -> None:
+        """A raw message dropped: a repeat is counted; a bad one is counted, logged once an episode (until a good
+        window) and reported in the stream's quality as `bad_payload`."""
+        if kind == "duplicate":
+            st.quality_counts["duplicates"] += 1
+            return
+        st.quality_counts["bad_payloads"] += 1
+        if "bad_payload" not in st.quality_issues:
+            log.warning("stream %s: raw message refused: %s (the next ones are counted until a good window)",
+                        st.cfg.id, why)
+            self._quality_state(st, [*st.quality_issues, "bad_payload"], t)
 
     def _new_layout(self, st: StreamState, info: StreamInfo) -> None:
         st.channels = info.channels
@@ -392,6 +423,7 @@ class Service:
             pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
             pumps += [tg.create_task(self.discover(d, tg), name=f"discover-{i}")
                       for i, d in enumerate(self.discover_cfgs)]
+            raw_task = tg.create_task(self.raw.run(), name="mqtt-raw") if self.raw is not None else None
             watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
             self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
             stop_wait = asyncio.ensure_future(self.stop.wait())
@@ -405,6 +437,8 @@ class Service:
             for p in [*pumps, *self._tasks]:
                 p.cancel()
             await asyncio.gather(*pumps, *self._tasks, return_exceptions=True)
+            if raw_task is not None:
+                raw_task.cancel()
             for task in self._runner_tasks:
                 task.cancel()
             await asyncio.gather(*self._runner_tasks, return_exceptions=True)

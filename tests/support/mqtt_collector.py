@@ -33,9 +33,12 @@ class Collector:
             raise TimeoutError("test subscriber could not subscribe")
 
     def _on_message(self, client, userdata, msg) -> None:
+        try:  # an empty message clears a retained one: kept as None
+            payload = json.loads(msg.payload) if msg.payload else None
+        except ValueError:  # a binary or malformed raw message a test sent: not eegd's output
+            return
         with self._lock:
-            # an empty message clears a retained one: kept as None
-            self.messages.append((msg.topic, json.loads(msg.payload) if msg.payload else None, bool(msg.retain)))
+            self.messages.append((msg.topic, payload, bool(msg.retain)))
 
     def on(self, suffix: str) -> list[dict]:
         with self._lock:

@@ -1,0 +1,116 @@
+"""Raw samples from an MQTT broker: one subscribing connection for every `source = "mqtt"` stream, and the
+stream's source that parses, orders and places its messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+import aiomqtt
+
+from eegd.eegstream.formats.raw_payload import MAX_RAW_BYTES, RawChunk, RawPayloadError, parse
+from eegd.eegstream.sources.protocol import Chunk, StreamInfo
+from eegd.eegstream.sources.raw_timeline import RawTimeline
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_BATCH = 256  # topics per SUBSCRIBE packet
+
+
+class RawSubscription:
+    """Owns one broker connection (a persistent session, so that the broker queues QoS 1 raw messages while the
+    daemon restarts) subscribed to `{prefix}/{id}/raw` of every registered stream; each message goes with its
+    arrival time to its stream's bounded queue. Past `queue_size` waiting messages the oldest is dropped and
+    counted (the stream's timeline shows it as a gap). Reconnects with exponential backoff."""
+
+    def __init__(self, connect: Callable[[], aiomqtt.Client], prefix: str, queue_size: int = 1024,
+                 max_backoff_s: float = 5.0) -> None:
+        self.connect, self.prefix = connect, prefix
+        self.queue_size, self.max_backoff_s = queue_size, max_backoff_s
+        self.queues: dict[str, asyncio.Queue[tuple[float, bytes]]] = {}
+        self.overflows = 0
+        self.connected = asyncio.Event()
+
+    def topic(self, stream: str) -> str:
+        return f"{self.prefix}/{stream}/raw"
+
+    def register(self, stream: str) -> asyncio.Queue[tuple[float, bytes]]:
+        """The queue of a stream's messages; register every stream before `run` starts."""
+        return self.queues.setdefault(self.topic(stream), asyncio.Queue(self.queue_size))
+
+    async def run(self) -> None:
+        backoff, logged = 0.2, False
+        topics = [(t, 1) for t in self.queues]
+        while True:
+            try:
+                async with self.connect() as client:
+                    for i in range(0, len(topics), SUBSCRIBE_BATCH):
+                        await client.subscribe(topics[i : i + SUBSCRIBE_BATCH])
+                    self.connected.set()
+                    log.info("mqtt raw: subscribed to %d stream(s) under %s/+/raw", len(topics), self.prefix)
+                    backoff, logged = 0.2, False
+                    async for message in client.messages:
+                        self._route(message.topic.value, message.payload)
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                if not logged:
+                    log.warning("mqtt raw: broker unavailable (%s); retrying with backoff", exc)
+                    logged = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _route(self, topic: str, payload: object) -> None:
+        q = self.queues.get(topic)
+        if q is None:
+            return
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
+        if q.full():
+            q.get_nowait()
+            self.overflows += 1
+            if self.overflows in (1, 10, 100) or self.overflows % 10000 == 0:
+                log.warning("mqtt raw: %s is not read fast enough: %d messages dropped so far", topic, self.overflows)
+        q.put_nowait((time.monotonic(), data))
+
+
+class MqttRawSource:
+    """One stream's raw messages: size-checked, parsed (JSON or binary), repeats dropped, placed on an honest
+    clock. A message that cannot be used (`"bad_payload"`, with the reason) and a repeat (`"duplicate"`) are told
+to `report` (with the time of the stream's newest samples) and skipped; the stream goes on."""
+
+    def __init__(self, hub: RawSubscription, stream: str, gap_periods: float = 3.0,
+                 max_bytes: int = MAX_RAW_BYTES, report: Callable[[str, str, float], None] | None = None) -> None:
+        self.stream, self.max_bytes = stream, max_bytes
+        self.queue = hub.register(stream)
+        self.timeline = RawTimeline(gap_periods)
+        self.report = report or (lambda kind, why, t: log.warning("stream %s: raw message %s: %s", stream, kind, why))
+        self._first: tuple[float, RawChunk] | None = None
+
+    async def _next(self) -> tuple[float, RawChunk]:
+        while True:
+            received, payload = await self.queue.get()
+            try:
+                return received, parse(payload, self.max_bytes)
+            except RawPayloadError as exc:
+                self.report("bad_payload", str(exc), self.timeline.newest)
+
+    async def open(self) -> StreamInfo:
+        """Waits for the stream's first usable message: its rate and channels are the stream's layout."""
+        self._first = await self._next()
+        return StreamInfo(self._first[1].rate, self._first[1].channels)
+
+    async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
+        """Chunks as their messages come (`want` is not needed: the device paces them)."""
+        first, self._first = self._first, None
+        while True:
+            received, raw = first or await self._next()
+            first = None
+            placed = self.timeline.place(raw, received)
+            if placed is None:
+                self.report("duplicate", f"seq {raw.seq}, t0 {raw.t0:.3f}", self.timeline.newest)
+            for chunk in placed or ():
+                yield chunk
+
+    async def close(self) -> None:
+        pass
