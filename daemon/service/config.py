@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 import tomllib
@@ -92,6 +93,22 @@ class StreamConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    """Cluster mode: this worker's share of the raw streams of a NATS JetStream cluster (docs/cluster.md)."""
+
+    servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    stream: str = "EEGD_RAW"  # the JetStream stream over {prefix}.raw.*.* (created if absent)
+    partitions: int = 64  # P of the servers' partition mapping, checked at start
+    worker: str = ""  # default eegd-<hostname>-<pid>: unique per process
+    max_raw_bytes: int = 1 << 20  # a raw message above this is refused before it is parsed
+    max_age_s: float = 600.0  # the raw stream keeps this much of every device (discard old)
+    ack_wait_s: float = 3.0  # an unacknowledged raw message is delivered again after this
+    pin_timeout_s: float = 2.0  # a partition's owner that has not pulled for this long loses it to another worker
+    max_ack_pending: int = 20000  # unacknowledged raw messages per partition (back-pressure on the owner)
+    alerts_bucket: str = "EEGD_ALERTS"  # the JetStream KV bucket of every stream's alert state
+
+
+@dataclass(frozen=True)
 class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -101,6 +118,7 @@ class Config:
     quality: QualityLimits = field(default_factory=QualityLimits)
     filter: BandSettings = field(default_factory=BandSettings)
     stream: tuple[StreamConfig, ...] = ()
+    ingest: IngestConfig | None = None
 
 
 def _check_type(value: object, hint: object, key: str) -> object:
@@ -152,10 +170,14 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
     for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality", "filter"):
         if name in data:
             sections[name] = _build(typing.get_type_hints(Config)[name], data.pop(name), name)
+    if "ingest" in data:
+        sections["ingest"] = _check_ingest(_build(IngestConfig, data.pop("ingest"), "ingest"))  # type: ignore[arg-type]
     if data:
         raise ConfigError(f"{sorted(data)[0]}: unknown key")
-    if not isinstance(streams, list) or not streams:
-        raise ConfigError("stream: at least one [[stream]] table is required")
+    if streams is None and "ingest" in sections:
+        streams = []  # a cluster worker's streams come from the raw stream
+    if not isinstance(streams, list) or (not streams and "ingest" not in sections):
+        raise ConfigError("stream: at least one [[stream]] table is required (or [ingest])")
     built = []
     for i, table in enumerate(streams):
         s = _build(StreamConfig, table, f"stream[{i}]")
@@ -166,6 +188,26 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
             raise ConfigError(f"stream[{i}].id: duplicate stream id {s.id!r}")
     cfg = Config(stream=tuple(built), **sections)  # type: ignore[arg-type]
     return _check_sections(cfg, base_dir)
+
+
+def _check_ingest(g: IngestConfig) -> IngestConfig:
+    if not g.servers or not all(u.startswith(("nats://", "tls://")) for u in g.servers):
+        raise ConfigError(f"ingest.servers: expected nats://HOST:PORT URLs, got {list(g.servers)}")
+    if not re.match(r"^[A-Za-z0-9_-]+$", g.stream) or not re.match(r"^[A-Za-z0-9_-]+$", g.alerts_bucket):
+        raise ConfigError("ingest.stream: the stream and alerts_bucket names may hold only letters, digits, _ and -")
+    if not 1 <= g.partitions <= 1024:
+        raise ConfigError(f"ingest.partitions: must be 1..1024, got {g.partitions}")
+    if g.worker and not STREAM_ID.match(g.worker):
+        raise ConfigError(f"ingest.worker: {g.worker!r} may hold only letters, digits, '_' and '-'")
+    if g.max_raw_bytes < 1024:
+        raise ConfigError(f"ingest.max_raw_bytes: must be >= 1024, got {g.max_raw_bytes}")
+    for k in ("max_age_s", "ack_wait_s", "pin_timeout_s"):
+        if getattr(g, k) <= 0:
+            raise ConfigError(f"ingest.{k}: must be > 0")
+    if g.max_ack_pending < 1:
+        raise ConfigError("ingest.max_ack_pending: must be >= 1")
+    worker = g.worker or stream_id(f"eegd-{socket.gethostname()}-{os.getpid()}")
+    return dataclasses.replace(g, worker=worker)
 
 
 def _path(value: str, base_dir: Path) -> str:
@@ -259,6 +301,8 @@ def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:
 
 def _check_sections(cfg: Config, base_dir: Path) -> Config:
     mqtt = check_mqtt(cfg.mqtt, base_dir)
+    if cfg.ingest is not None and not cfg.mqtt.client_id:  # two workers on one host must not evict each other
+        mqtt = dataclasses.replace(mqtt, client_id=f"{mqtt.client_id}-{os.getpid()}")
     model = cfg.model
     if model.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"model.device: expected auto, cpu or cuda, got {model.device!r}")

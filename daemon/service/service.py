@@ -156,7 +156,8 @@ class Service:
     def _source(self, st: StreamState, recordings: list[Recording] | None) -> Source:
         if st.cfg.source == "mqtt":
             assert self.raw is not None
-            return MqttRawSource(self.raw, st.cfg.id, self.cfg.quality.gap_periods, self.cfg.mqtt.max_raw_bytes,
+            return MqttRawSource(self.raw.register(st.cfg.id), st.cfg.id, self.cfg.quality.gap_periods,
+                                 self.cfg.mqtt.max_raw_bytes,
                                  lambda kind, why, t: self._raw_fault(st, kind, why, t))
         return make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
 

@@ -4,9 +4,11 @@ stream's source that parses, orders and places its messages."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import aiomqtt
 
@@ -19,6 +21,16 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_BATCH = 256  # topics per SUBSCRIBE packet
 
 
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """A raw message as it arrived: the daemon's monotonic time of arrival, its bytes, and what acknowledges it
+    (a JetStream ack subject; None over plain MQTT)."""
+
+    received: float
+    payload: bytes
+    ack: str | None = None
+
+
 class RawSubscription:
     """Owns one broker connection (a persistent session, so that the broker queues QoS 1 raw messages while the
     daemon restarts) subscribed to `{prefix}/{id}/raw` of every registered stream; each message goes with its
@@ -29,14 +41,14 @@ class RawSubscription:
                  max_backoff_s: float = 5.0) -> None:
         self.connect, self.prefix = connect, prefix
         self.queue_size, self.max_backoff_s = queue_size, max_backoff_s
-        self.queues: dict[str, asyncio.Queue[tuple[float, bytes]]] = {}
+        self.queues: dict[str, asyncio.Queue[RawItem]] = {}
         self.overflows = 0
         self.connected = asyncio.Event()
 
     def topic(self, stream: str) -> str:
         return f"{self.prefix}/{stream}/raw"
 
-    def register(self, stream: str) -> asyncio.Queue[tuple[float, bytes]]:
+    def register(self, stream: str) -> asyncio.Queue[RawItem]:
         """The queue of a stream's messages; register every stream before `run` starts."""
         return self.queues.setdefault(self.topic(stream), asyncio.Queue(self.queue_size))
 
@@ -71,46 +83,67 @@ class RawSubscription:
             self.overflows += 1
             if self.overflows in (1, 10, 100) or self.overflows % 10000 == 0:
                 log.warning("mqtt raw: %s is not read fast enough: %d messages dropped so far", topic, self.overflows)
-        q.put_nowait((time.monotonic(), data))
+        q.put_nowait(RawItem(time.monotonic(), data))
 
 
 class MqttRawSource:
-    """One stream's raw messages: size-checked, parsed (JSON or binary), repeats dropped, placed on an honest
-    clock. A message that cannot be used (`"bad_payload"`, with the reason) and a repeat (`"duplicate"`) are told
-to `report` (with the time of the stream's newest samples) and skipped; the stream goes on."""
+    """One stream's raw messages from `queue`: size-checked, parsed (JSON or binary), repeats dropped, placed on an
+    honest clock. A message that cannot be used (`"bad_payload"`, with the reason) and a repeat (`"duplicate"`) are
+    told to `report` (with the time of the stream's newest samples) and skipped; the stream goes on.
 
-    def __init__(self, hub: RawSubscription, stream: str, gap_periods: float = 3.0,
-                 max_bytes: int = MAX_RAW_BYTES, report: Callable[[str, str, float], None] | None = None) -> None:
+    Messages that carry an ack wait in `unacked` with the time of their last sample until `release` says the
+    windows holding them are done; those skipped go to `done` at once."""
+
+    def __init__(self, queue: asyncio.Queue[RawItem], stream: str, gap_periods: float = 3.0,
+                 max_bytes: int = MAX_RAW_BYTES, report: Callable[[str, str, float], None] | None = None,
+                 done: Callable[[list[str]], None] | None = None) -> None:
         self.stream, self.max_bytes = stream, max_bytes
-        self.queue = hub.register(stream)
+        self.queue = queue
         self.timeline = RawTimeline(gap_periods)
         self.report = report or (lambda kind, why, t: log.warning("stream %s: raw message %s: %s", stream, kind, why))
-        self._first: tuple[float, RawChunk] | None = None
+        self.done = done or (lambda acks: None)
+        self.unacked: collections.deque[tuple[float, str]] = collections.deque()
+        self._first: tuple[RawItem, RawChunk] | None = None
 
-    async def _next(self) -> tuple[float, RawChunk]:
+    async def _next(self) -> tuple[RawItem, RawChunk]:
         while True:
-            received, payload = await self.queue.get()
+            item = await self.queue.get()
             try:
-                return received, parse(payload, self.max_bytes)
+                return item, parse(item.payload, self.max_bytes)
             except RawPayloadError as exc:
                 self.report("bad_payload", str(exc), self.timeline.newest)
+                if item.ack is not None:
+                    self.done([item.ack])
 
     async def open(self) -> StreamInfo:
         """Waits for the stream's first usable message: its rate and channels are the stream's layout."""
         self._first = await self._next()
-        return StreamInfo(self._first[1].rate, self._first[1].channels)
+        raw = self._first[1]
+        return StreamInfo(raw.rate, raw.channels)
 
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         """Chunks as their messages come (`want` is not needed: the device paces them)."""
         first, self._first = self._first, None
         while True:
-            received, raw = first or await self._next()
+            item, raw = first or await self._next()
             first = None
-            placed = self.timeline.place(raw, received)
+            placed = self.timeline.place(raw, item.received)
             if placed is None:
                 self.report("duplicate", f"seq {raw.seq}, t0 {raw.t0:.3f}", self.timeline.newest)
-            for chunk in placed or ():
+                if item.ack is not None:
+                    self.done([item.ack])
+                continue
+            if item.ack is not None:
+                self.unacked.append((raw.t0 + (len(raw.samples) - 1) / raw.rate, item.ack))
+            for chunk in placed:
                 yield chunk
+
+    def release(self, before: float) -> list[str]:
+        """The acks of the messages whose samples all lie before `before` (the next window's first sample)."""
+        out = []
+        while self.unacked and self.unacked[0][0] < before:
+            out.append(self.unacked.popleft()[1])
+        return out
 
     async def close(self) -> None:
         pass

