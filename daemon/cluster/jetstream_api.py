@@ -81,8 +81,8 @@ async def check_mapping(nc: Nats, prefix: str, partitions: int, probes: int = 8)
             done.set()
 
     ids = [f"eegd-probe-{time.monotonic_ns():x}-{i}" for i in range(probes)]
-    sub = await nc.subscribe(f"{prefix}.raw.*.eegd-probe-*", cb=got)
-    unmapped = await nc.subscribe(f"{prefix}.eegd-probe-*.raw", cb=got)
+    subs = [await nc.subscribe(f"{prefix}.raw.*.{sid}", cb=got) for sid in ids]
+    subs += [await nc.subscribe(f"{prefix}.{sid}.raw", cb=got) for sid in ids]  # where no mapping applies
     try:
         await nc.flush()
         for sid in ids:
@@ -93,8 +93,8 @@ async def check_mapping(nc: Nats, prefix: str, partitions: int, probes: int = 8)
         except TimeoutError:
             raise JetStreamError(f"the servers did not route the probe messages of {prefix}.*.raw") from None
     finally:
-        await sub.unsubscribe()
-        await unmapped.unsubscribe()
+        for sub in subs:
+            await sub.unsubscribe()
     for sid in ids:
         subject = seen[sid]
         if not subject.startswith(f"{prefix}.raw."):
@@ -134,6 +134,11 @@ async def ensure_consumer(nc: Nats, stream: str, name: str, filter_subject: str,
         "ack_wait": int(s.ack_wait_s * NS), "max_ack_pending": s.max_ack_pending, "max_deliver": -1,
         "priority_groups": [GROUP], "priority_policy": "pinned_client",
         "priority_timeout": int(s.pin_timeout_s * NS)}})
+
+
+async def unpin(nc: Nats, stream: str, consumer: str) -> None:
+    """Clear the consumer's pin, so that a waiting pull of another client is pinned at once."""
+    await api(nc, f"CONSUMER.UNPIN.{stream}.{consumer}", {"group": GROUP}, timeout_s=2.0)
 
 
 class PinLost(Exception):

@@ -102,7 +102,7 @@ class IngestConfig:
     worker: str = ""  # default eegd-<hostname>-<pid>: unique per process
     max_raw_bytes: int = 1 << 20  # a raw message above this is refused before it is parsed
     max_age_s: float = 600.0  # the raw stream keeps this much of every device (discard old)
-    ack_wait_s: float = 3.0  # an unacknowledged raw message is delivered again after this
+    ack_wait_s: float = 2.0  # an unacknowledged raw message is delivered again after this
     pin_timeout_s: float = 2.0  # a partition's owner that has not pulled for this long loses it to another worker
     max_ack_pending: int = 20000  # unacknowledged raw messages per partition (back-pressure on the owner)
     alerts_bucket: str = "EEGD_ALERTS"  # the JetStream KV bucket of every stream's alert state

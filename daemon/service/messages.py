@@ -83,6 +83,9 @@ class Topics:
     def status(self) -> str:
         return f"{self.prefix}/status"
 
+    def worker_status(self, worker: str) -> str:
+        return f"{self.prefix}/status/{worker}"
+
 
 def status_payload(state: str, version: str = "", model: str = "", streams: tuple[str, ...] = ()) -> dict:
     if state == "offline":

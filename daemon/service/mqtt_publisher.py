@@ -7,6 +7,7 @@ import logging
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import aiomqtt
@@ -24,11 +25,14 @@ class MqttPublisher:
     """Owns the one broker connection. Alerts (QoS 1, retained) wait in an unbounded queue and leave it only
     once the broker acknowledged them, so a broker outage delays them but never loses one. Predictions wait
     in a queue of `prediction_queue` messages; past that the oldest is dropped and counted. The connection
-    is retried with exponential backoff (0.2 s doubling to 10 s)."""
+    is retried with exponential backoff (0.2 s doubling to 10 s). `status_topic`: where `online`/`offline` and the
+    last will go (a cluster worker's own; default `{prefix}/status`)."""
 
-    def __init__(self, cfg: MqttConfig, online: dict, max_backoff_s: float = 10.0) -> None:
+    def __init__(self, cfg: MqttConfig, online: dict, max_backoff_s: float = 10.0,
+                 status_topic: str | None = None) -> None:
         self.cfg = cfg
         self.topics = Topics(cfg.topic_prefix)
+        self.status_topic = status_topic or self.topics.status
         self.online = orjson.dumps(online)
         self.max_backoff_s = max_backoff_s
         self._alerts: deque[Outgoing] = deque()
@@ -39,23 +43,41 @@ class MqttPublisher:
         self.published = 0
         self.dropped_predictions = 0
         self.connects = 0
+        # (alerts, predictions) submitted and done (sent, or a prediction dropped), for `when_sent`
+        self._submitted = [0, 0]
+        self._done = [0, 0]
+        self._marks: deque[tuple[int, int, Callable[[], None]]] = deque()
 
     @classmethod
-    def for_service(cls, cfg: MqttConfig, version: str, model: str, streams: tuple[str, ...]) -> MqttPublisher:
-        return cls(cfg, status_payload("online", version, model, streams))
+    def for_service(cls, cfg: MqttConfig, version: str, model: str, streams: tuple[str, ...],
+                    status_topic: str | None = None) -> MqttPublisher:
+        return cls(cfg, status_payload("online", version, model, streams), status_topic=status_topic)
+
+    def when_sent(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once every message submitted so far has been handed to the broker's connection."""
+        self._marks.append((self._submitted[0], self._submitted[1], callback))
+        self._settle()
+
+    def _settle(self) -> None:
+        marks, done = self._marks, self._done
+        while marks and marks[0][0] <= done[0] and marks[0][1] <= done[1]:
+            marks.popleft()[2]()
 
     def set_streams(self, streams: tuple[str, ...]) -> None:
         """The streams changed (discovery): the retained `online` status lists them, now and on reconnects."""
         online = {**orjson.loads(self.online), "streams": list(streams)}
         self.online = orjson.dumps(online)
-        self.submit(Outgoing(self.topics.status, online, 1, True), alert=True)
+        self.submit(Outgoing(self.status_topic, online, 1, True), alert=True)
 
     def submit(self, msg: Outgoing, alert: bool = False) -> None:
         if alert:
             self._alerts.append(msg)
+            self._submitted[0] += 1
         else:
+            self._submitted[1] += 1
             if len(self._predictions) >= self.cfg.prediction_queue:
                 self._predictions.popleft()
+                self._done[1] += 1
                 self.dropped_predictions += 1
                 if self.dropped_predictions in (1, 10, 100) or self.dropped_predictions % 10000 == 0:
                     log.warning("prediction queue full (%d): %d predictions dropped so far",
@@ -72,7 +94,7 @@ class MqttPublisher:
         return len(self._alerts) + len(self._predictions)
 
     def _client(self) -> aiomqtt.Client:
-        return client_for(self.cfg, self.cfg.client_id, aiomqtt.Will(self.topics.status, OFFLINE, qos=1, retain=True))
+        return client_for(self.cfg, self.cfg.client_id, aiomqtt.Will(self.status_topic, OFFLINE, qos=1, retain=True))
 
     async def run(self) -> None:
         """Connect, publish `online`, then send queued messages until `close()`; reconnects on any loss."""
@@ -83,13 +105,13 @@ class MqttPublisher:
             try:
                 async with client:
                     self.connects += 1
-                    await client.publish(self.topics.status, self.online, qos=1, retain=True)
+                    await client.publish(self.status_topic, self.online, qos=1, retain=True)
                     self.connected.set()
                     log.info("mqtt connected to %s:%d%s", self.cfg.host, self.cfg.port,
                              f" (after outage, {self.backlog} queued)" if outage_logged else "")
                     backoff, outage_logged = 0.2, False
                     if await self._send_until_closed(client):
-                        await client.publish(self.topics.status, OFFLINE, qos=1, retain=True)
+                        await client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
                         log.info("mqtt: status offline published, %d messages sent", self.published)
                         return
             except aiomqtt.MqttError as exc:
@@ -110,6 +132,8 @@ class MqttPublisher:
                 await client.publish(msg.topic, msg.encode(time.monotonic()), qos=msg.qos, retain=msg.retain)
                 self._alerts.popleft()  # only once acknowledged
                 self.published += 1
+                self._done[0] += 1
+                self._settle()
             elif self._predictions:
                 if self.cfg.prediction_qos == 0:
                     paho = client._client  # noqa: SLF001 - aiomqtt's paho client, for the QoS 0 fast path
@@ -119,6 +143,7 @@ class MqttPublisher:
                         await asyncio.sleep(0.005)  # here, where the queue is bounded and drops are counted
                         continue
                     self._send_qos0_burst(paho)
+                    self._settle()
                     await asyncio.sleep(0)  # aiomqtt's socket writer flushes the burst; other tasks run
                 else:
                     msg = self._predictions.popleft()
@@ -128,6 +153,8 @@ class MqttPublisher:
                         self._predictions.appendleft(msg)
                         raise
                     self.published += 1
+                    self._done[1] += 1
+                    self._settle()
             elif self._closing:
                 return True
             else:
@@ -149,6 +176,7 @@ class MqttPublisher:
             for m in msgs:
                 paho.publish(m.topic, m.encode(now), 0, False)
         self.published += len(msgs)
+        self._done[1] += len(msgs)
 
     async def close(self, task: asyncio.Task, timeout_s: float = 10.0) -> None:
         """Drain the queues, publish `offline`, disconnect; gives up after `timeout_s` if the broker is away."""

@@ -14,6 +14,8 @@ import numpy as np
 import orjson
 
 from eegd.daemon import __version__
+from eegd.daemon.cluster.ingest import Ingest
+from eegd.daemon.cluster.jetstream_api import JetStreamError
 from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
@@ -31,7 +33,7 @@ from eegd.eegstream.quality import issue_names
 from eegd.eegstream.sources.discovery import Discovery
 from eegd.eegstream.sources.file import CsvBlockSource, FileSource
 from eegd.eegstream.sources.lsl import LslSource
-from eegd.eegstream.sources.mqtt_raw import MqttRawSource, RawSubscription
+from eegd.eegstream.sources.mqtt_raw import MqttRawSource, RawItem, RawSubscription
 from eegd.eegstream.sources.protocol import Source, SourceError, StreamInfo
 from eegd.eegstream.stream_block import StreamBlock
 from eegd.eegstream.stream_group import SlotResult, StreamGroup
@@ -89,6 +91,10 @@ class StreamState:
         default_factory=lambda: {"gaps": 0, "time_reversals": 0, "bad_windows": 0, "lost_samples": 0})
     discovered: bool = False
     active: bool = True  # False once a discovered stream has been dropped
+    partition: int | None = None  # a cluster worker's stream: its partition of the raw stream
+    queue: asyncio.Queue[RawItem] | None = None  # ... and its raw messages
+    raw: MqttRawSource | None = None  # ... whose messages are acknowledged as their windows are done
+    task: asyncio.Task | None = None
 
 
 class Service:
@@ -105,8 +111,15 @@ class Service:
         configured = [s for s in cfg.stream if not s.discover]
         self.discover_cfgs = [s for s in cfg.stream if s.discover]
         self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(configured)]
+        self.ingest: Ingest | None = None  # a cluster worker: its share of the raw streams
+        status_topic = None
+        if cfg.ingest is not None:
+            self.ingest = Ingest(cfg.ingest, cfg.mqtt.topic_prefix, self._ingest_stream, self._ingest_lost,
+                                 self._room)
+            status_topic = self.topics.worker_status(cfg.ingest.worker)
         self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
-                                                                tuple(s.id for s in configured))
+                                                                tuple(s.id for s in configured), status_topic)
+        self._tg: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task] = set()  # streams started by discovery
         self._found_by: dict[str, Discovery] = {}  # a discovered stream's id -> the discovery that found it
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
@@ -119,6 +132,7 @@ class Service:
         self._runner_tasks: list[asyncio.Task] = []
         self._failed = False  # a shared pass failed (a bug): `run` returns 1
         self._in_flight = 0  # predictions of one-stream batches handed to the scheduler, not yet delivered
+        self._window_period = cfg.window.hop / self.model_rate  # seconds from one window's start to the next
         self.raw: RawSubscription | None = None  # the broker connection of the `source = "mqtt"` streams
         mqtt_ids = [st.cfg.id for st in self.streams if st.cfg.source == "mqtt"]
         if mqtt_ids:
@@ -150,10 +164,15 @@ class Service:
             log.exception("stream %s: unexpected failure; this stream ends, the others go on", st.cfg.id)
         finally:
             await source.close()
-            if st.discovered:
+            if st.discovered and st.partition is None:
                 self._drop(st)
 
     def _source(self, st: StreamState, recordings: list[Recording] | None) -> Source:
+        if st.queue is not None:  # a cluster worker's stream
+            assert self.ingest is not None
+            st.raw = MqttRawSource(st.queue, st.cfg.id, self.cfg.quality.gap_periods, self.ingest.cfg.max_raw_bytes,
+                                   lambda kind, why, t: self._raw_fault(st, kind, why, t), self.ingest.ack)
+            return st.raw
         if st.cfg.source == "mqtt":
             assert self.raw is not None
             return MqttRawSource(self.raw.register(st.cfg.id), st.cfg.id, self.cfg.quality.gap_periods,
@@ -376,12 +395,19 @@ class Service:
         streams = b.streams.tolist()
         if multi:  # every channel's label and probabilities as JSON once per batch, not per window
             ch_values = self._channels_json.values(probs)
+        done: dict[int, float] = {}  # a cluster worker's streams: the latest window start of each
         for i in range(len(probs)):
             st = self.streams[streams[i]]
+            seq = st.seq
+            if st.partition is not None:
+                if not self.ingest.holds(st.partition):  # type: ignore[union-attr] - the partition moved on
+                    continue
+                done[st.index] = t_start[i]
+                seq = round(t_start[i] / self._window_period)  # the window's number on the device's clock
             label = labels[i]
             probs_i = dict(zip(self.labels, p_list[i], strict=True))
             payload = {
-                "schema": 1, "stream": st.cfg.id, "seq": st.seq, "t_start": t_start[i], "t_end": t_end[i],
+                "schema": 1, "stream": st.cfg.id, "seq": seq, "t_start": t_start[i], "t_end": t_end[i],
                 "label": label, "probs": probs_i, "model": self.classifier.id,
             }
             if multi:
@@ -396,9 +422,30 @@ class Service:
                 self.publisher.submit(Outgoing(self.topics.alert(st.cfg.id), {
                     "schema": 1, "stream": st.cfg.id, "state": change.state, "since": change.since,
                     "probs": probs_i, "model": self.classifier.id}, 1, True), alert=True)
+                if st.partition is not None:  # the next owner resumes it
+                    self._spawn(self.ingest.save_alert(  # type: ignore[union-attr]
+                        st.cfg.id, {"state": change.state, "since": change.since}))
+        if done:
+            self._release(done)
+
+    def _release(self, done: dict[int, float]) -> None:
+        """Acknowledge the raw messages whose samples no later window needs, once what they gave is sent."""
+        acks: list[str] = []
+        for index, t in done.items():
+            raw = self.streams[index].raw
+            if raw is not None:
+                acks += raw.release(t + self._window_period)
+        if acks:
+            ingest = self.ingest
+            self.publisher.when_sent(lambda: ingest.ack(acks))  # type: ignore[union-attr]
 
     # --- lifecycle ---------------------------------------------------------------------------------------
     async def run(self) -> int:
+        if self.ingest is not None:
+            try:
+                await self.ingest.connect()
+            except JetStreamError as exc:  # the cluster cannot serve this config: one line, exit status 2
+                raise ConfigError(f"ingest: {exc}") from None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
@@ -416,6 +463,7 @@ class Service:
 
     async def _serve(self) -> None:
         async with asyncio.TaskGroup() as tg:
+            self._tg = tg
             pub_task = tg.create_task(self.publisher.run(), name="mqtt-publisher")
             sched_task = tg.create_task(self.scheduler.run(), name="scheduler")
             blocks, singles = self.plan_blocks()
@@ -424,6 +472,8 @@ class Service:
             pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
             pumps += [tg.create_task(self.discover(d, tg), name=f"discover-{i}")
                       for i, d in enumerate(self.discover_cfgs)]
+            if self.ingest is not None:
+                pumps.append(tg.create_task(self.ingest.run(), name="ingest"))
             raw_task = tg.create_task(self.raw.run(), name="mqtt-raw") if self.raw is not None else None
             watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
             self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
@@ -448,6 +498,8 @@ class Service:
             await self.scheduler.close()
             await sched_task
             await self.publisher.close(pub_task, self.cfg.mqtt.drain_timeout_s)
+            if self.ingest is not None:  # the acks of what was sent go out before the worker leaves
+                await self.ingest.close()
             watchdog.cancel()
 
     # --- discovery: streams that come and go ----------------------------------------------------------------
@@ -485,6 +537,52 @@ class Service:
         self.publisher.set_streams(self.active_ids())
         self._found_by.pop(st.cfg.id).forget(st.cfg.id)
         log.info("discovery: stream %s dropped", st.cfg.id)
+
+    # --- a cluster worker: streams that come with the partitions it is given ------------------------------
+    def _ingest_stream(self, sid: str, partition: int) -> asyncio.Queue[RawItem]:
+        """A stream whose first message reached this worker: its state, its queue and its task."""
+        assert self._tg is not None
+        st = StreamState(StreamConfig(id=sid, source="mqtt"), len(self.streams),
+                         AlertState.from_config(self.cfg.alerts), discovered=True, partition=partition,
+                         queue=asyncio.Queue())
+        st.quality_counts.update(duplicates=0, bad_payloads=0)
+        self.streams.append(st)
+        st.task = self._tg.create_task(self._pump_ingest(st), name=f"stream-{sid}")
+        self._tasks.add(st.task)
+        st.task.add_done_callback(self._tasks.discard)
+        return st.queue  # type: ignore[return-value]
+
+    async def _pump_ingest(self, st: StreamState) -> None:
+        """The stream's alert state as its last owner left it, then the stream as any other."""
+        saved = await self.ingest.load_alert(st.cfg.id)  # type: ignore[union-attr]
+        if saved:
+            st.alert.state, st.alert.since = saved["state"], saved["since"]
+            log.info("stream %s: taken over in alert state %s since %.3f", st.cfg.id, st.alert.state, st.alert.since)
+        await self.pump(st)
+
+    def _ingest_lost(self, partition: int) -> list[str]:
+        """Another worker owns the partition now: its streams stop here (their retained messages stay: the new
+        owner goes on with them); returns the acks of the messages they had not finished, for the new owner."""
+        unfinished: list[str] = []
+        for st in self.streams:
+            if st.partition == partition and st.active:
+                st.active = False
+                if st.raw is not None:
+                    unfinished += [ack for _, ack in st.raw.unacked]
+                    st.raw.unacked.clear()
+                if st.task is not None:
+                    st.task.cancel()
+        return unfinished
+
+    def _room(self) -> bool:
+        """Whether a cluster worker may pull more: back-pressure instead of dropping queued predictions."""
+        return (self.publisher.queued_predictions < self.cfg.mqtt.prediction_queue // 2
+                and self.scheduler.queue.qsize() < self.scheduler.queue.maxsize // 2)
+
+    def _spawn(self, coro) -> None:  # noqa: ANN001 - a coroutine
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)
