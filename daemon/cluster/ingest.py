@@ -4,13 +4,16 @@ time (the server pins it), each message routed to its stream's queue and acknowl
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats
 import nats.errors
+import nats.js.errors
 import orjson
 from nats.aio.client import Client as Nats
 from nats.js.errors import KeyNotFoundError
@@ -19,18 +22,19 @@ from eegd.daemon.cluster.jetstream_api import (
     ConsumerSettings,
     Delivered,
     GroupPuller,
+    JetStreamError,
     PinLost,
     check_mapping,
     cluster_size,
     ensure_consumer,
     ensure_stream,
-    fnv1a,
     unpin,
 )
 from eegd.daemon.service.config import IngestConfig
 from eegd.eegstream.sources.mqtt_raw import RawItem
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 PULL_BATCH = 256
@@ -38,6 +42,38 @@ PULL_EXPIRES_S = 0.5  # a pull waits this long for messages: the owner pulls aga
 LEASE_MARGIN_S = 0.25  # the owner gives a partition up this long before the server could have moved the pin
 HEARTBEAT_S = 0.5  # each worker renews its entry in the workers bucket this often ...
 WORKER_TTL_S = 2.0  # ... and is taken for gone once it has not for this long
+
+
+async def _retrying(call: Callable[[], Awaitable[T]], what: str, timeout_s: float = 15.0) -> T:
+    """`call()`, retried while the cluster is still electing the leader of a stream just made (or restarting)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await call()
+        except (nats.js.errors.NoStreamResponseError, nats.js.errors.ServiceUnavailableError,
+                nats.errors.TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                raise JetStreamError(f"{what}: no answer from the cluster ({type(exc).__name__})") from None
+            await asyncio.sleep(0.25)
+
+
+async def _bucket(nc: Nats, name: str, replicas: int, ttl_s: float | None = None):  # noqa: ANN202 - nats-py's KeyValue
+    """The KV bucket, made if absent."""
+    js = nc.jetstream()
+
+    async def get():  # noqa: ANN202
+        try:
+            return await js.key_value(name)
+        except nats.js.errors.BucketNotFoundError:
+            return await js.create_key_value(bucket=name, history=1, replicas=replicas, ttl=ttl_s)
+
+    return await _retrying(get, f"bucket {name}")
+
+
+def owner_of(partition: int, workers: list[str]) -> str:
+    """The worker that should own the partition: rendezvous hashing (the highest hash of worker and partition; a
+    cryptographic hash, since names that differ in one character must not rank alike on every partition)."""
+    return max(workers, key=lambda w: hashlib.blake2b(f"{w}/{partition}".encode(), digest_size=8).digest())
 
 
 class Ingest:
@@ -51,7 +87,7 @@ class Ingest:
     processing it, hands back what it had not finished (NAK: delivered again at once) and unpins it.
 
     A worker that gains a partition holds what it is served until the previous owner's unacknowledged messages have
-    been delivered again (at most `ack_wait_s` after that owner's last pull) and passes everything in stream order,
+    been delivered again (`hold_s`) and passes everything in stream order,
     so windows are rebuilt from the first sample the previous owner had not finished. A partition is given up
     (`on_lost`) when the server says the pin moved (status 423) or when this worker has not pulled it for nearly
     the pin timeout (a stopped or starved process), before anything more of it is processed: `holds(partition)`
@@ -88,17 +124,9 @@ class Ingest:
         settings = ConsumerSettings(self.cfg.ack_wait_s, self.cfg.max_ack_pending, self.cfg.pin_timeout_s)
         for p in range(self.cfg.partitions):
             await ensure_consumer(nc, self.cfg.stream, f"p{p}", f"{self.prefix}.raw.{p}.*", settings)
-        js = nc.jetstream()
-        try:
-            self.kv = await js.key_value(self.cfg.alerts_bucket)
-        except Exception:  # noqa: BLE001 - absent: made here
-            self.kv = await js.create_key_value(bucket=self.cfg.alerts_bucket, history=1, replicas=replicas)
-        bucket = f"{self.cfg.stream}_WORKERS"
-        try:
-            self.workers_kv = await js.key_value(bucket)
-        except Exception:  # noqa: BLE001 - absent: made here
-            self.workers_kv = await js.create_key_value(bucket=bucket, history=1, replicas=replicas, ttl=WORKER_TTL_S)
-        await self._heartbeat()
+        self.kv = await _bucket(nc, self.cfg.alerts_bucket, replicas)
+        self.workers_kv = await _bucket(nc, f"{self.cfg.stream}_WORKERS", replicas, WORKER_TTL_S)
+        await _retrying(self._heartbeat, "the workers bucket")
         log.info("ingest: worker %s on %s (%d partitions, %d replicas)", self.cfg.worker,
                  nc.connected_url.netloc if nc.connected_url else "?", self.cfg.partitions, replicas)
 
@@ -113,12 +141,14 @@ class Ingest:
 
     @property
     def hold_s(self) -> float:
-        """How long a new owner holds what it is served: the rest of the previous owner's ack wait, with margins."""
-        return self.cfg.ack_wait_s + PULL_EXPIRES_S + 0.25
+        """How long a new owner holds what it is served: what may be left of the previous owner's ack wait once the
+        pin moved (its last pull's messages came at most `PULL_EXPIRES_S` after the pull, and the pin moves
+        `pin_timeout_s` after it), with a margin. A worker that hands a partition back sends NAKs instead (delivered
+        again at once)."""
+        return max(0.0, self.cfg.ack_wait_s - self.cfg.pin_timeout_s) + PULL_EXPIRES_S + 0.5
 
     def preferred(self, partition: int) -> str:
-        """The live worker that should own the partition (rendezvous hashing)."""
-        return max(self.workers, key=lambda w: fnv1a(f"{w}/{partition}"))
+        return owner_of(partition, self.workers)
 
     async def _heartbeat(self) -> None:
         assert self.workers_kv is not None

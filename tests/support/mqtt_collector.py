@@ -14,6 +14,7 @@ class Collector:
     def __init__(self, host: str, port: int, topic: str = "#", persistent: bool = False,
                  username: str | None = None, password: str | None = None, tls: dict | None = None) -> None:
         self.messages: list[tuple[str, dict, bool]] = []
+        self.arrived: list[float] = []  # the monotonic time each message of `messages` came
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         # persistent: the broker keeps the subscription and queues QoS 1 messages while this client is away
@@ -39,6 +40,13 @@ class Collector:
             return
         with self._lock:
             self.messages.append((msg.topic, payload, bool(msg.retain)))
+            self.arrived.append(time.monotonic())
+
+    def timed(self, suffix: str) -> list[tuple[float, dict]]:
+        """(arrival, payload) of the messages on topics ending with `suffix`."""
+        with self._lock:
+            return [(a, p) for (t, p, _), a in zip(self.messages, self.arrived, strict=True)
+                    if t.endswith(suffix) and p is not None]
 
     def on(self, suffix: str) -> list[dict]:
         with self._lock:
