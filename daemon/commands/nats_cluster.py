@@ -31,12 +31,15 @@ def server_version(binary: str) -> tuple[int, int]:
 
 def node_config(name: str, client: int, route: int, mqtt: int, routes: list[int], store: Path, prefix: str,
                 partitions: int) -> str:
-    """One node's config: JetStream, the cluster routes, an MQTT listener and the raw-partition mapping."""
+    """One node's config: JetStream, the cluster routes, an MQTT listener and the raw-partition mapping. The MQTT
+    listener's own streams (sessions, retained messages) get as many replicas as there are nodes, up to 3: made
+    while the cluster is still forming they would otherwise get fewer, and lose their quorum with one node."""
     others = ", ".join(f"nats-route://127.0.0.1:{p}" for p in routes)
+    replicas = min(3, len(routes) + 1)
     return (f'server_name: {name}\nlisten: 127.0.0.1:{client}\n'
             f'jetstream {{ store_dir: "{store}" }}\n'
             f'cluster {{ name: eegd, listen: 127.0.0.1:{route}, routes: [{others}] }}\n'
-            f'mqtt {{ listen: 127.0.0.1:{mqtt} }}\n'
+            f'mqtt {{ listen: 127.0.0.1:{mqtt}, stream_replicas: {replicas} }}\n'
             f'mappings = {{ {raw_mapping(prefix, partitions)} }}\n')
 
 

@@ -29,8 +29,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class MqttConfig:
+    """The broker connection; `brokers` lists (host, port) to try in turn."""
+
     host: str = "127.0.0.1"
     port: int = 1883
+    hosts: tuple[str, ...] = ()  # "HOST:PORT" brokers tried in turn (a cluster's MQTT listeners); replaces host/port
     topic_prefix: str = "eegd"
     client_id: str = ""  # default eegd-<hostname>
     prediction_qos: int = 0
@@ -42,6 +45,12 @@ class MqttConfig:
     keepalive: int = 30
     prediction_queue: int = 10000  # predictions held while the broker is away; the oldest are dropped past it
     drain_timeout_s: float = 10.0  # at shutdown, how long to wait for an unreachable broker
+
+    @property
+    def brokers(self) -> list[tuple[str, int]]:
+        if not self.hosts:
+            return [(self.host, self.port)]
+        return [(h.rpartition(":")[0], int(h.rpartition(":")[2])) for h in self.hosts]
     max_raw_bytes: int = 1 << 20  # source = "mqtt": a raw message above this is refused before it is parsed
 
 
@@ -281,6 +290,10 @@ def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:
         raise ConfigError(f"mqtt.prediction_qos: must be 0, 1 or 2, got {m.prediction_qos}")
     if not 0 < m.port < 65536:
         raise ConfigError(f"mqtt.port: {m.port} is not a TCP port")
+    for i, hp in enumerate(m.hosts):
+        host, _, port = hp.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"mqtt.hosts[{i}]: expected HOST:PORT, got {hp!r}")
     if m.prediction_queue < 1:
         raise ConfigError("mqtt.prediction_queue: must be >= 1")
     if m.max_raw_bytes < 1024:

@@ -93,21 +93,24 @@ class MqttPublisher:
     def backlog(self) -> int:
         return len(self._alerts) + len(self._predictions)
 
-    def _client(self) -> aiomqtt.Client:
-        return client_for(self.cfg, self.cfg.client_id, aiomqtt.Will(self.status_topic, OFFLINE, qos=1, retain=True))
+    def _client(self, broker: tuple[str, int]) -> aiomqtt.Client:
+        return client_for(self.cfg, self.cfg.client_id, aiomqtt.Will(self.status_topic, OFFLINE, qos=1, retain=True),
+                          broker=broker)
 
     async def run(self) -> None:
         """Connect, publish `online`, then send queued messages until `close()`; reconnects on any loss."""
         backoff = 0.2
         outage_logged = False
+        brokers, k = self.cfg.brokers, 0
         while True:
-            client = self._client()
+            host, port = broker = brokers[k % len(brokers)]
+            client = self._client(broker)
             try:
                 async with client:
                     self.connects += 1
                     await client.publish(self.status_topic, self.online, qos=1, retain=True)
                     self.connected.set()
-                    log.info("mqtt connected to %s:%d%s", self.cfg.host, self.cfg.port,
+                    log.info("mqtt connected to %s:%d%s", host, port,
                              f" (after outage, {self.backlog} queued)" if outage_logged else "")
                     backoff, outage_logged = 0.2, False
                     if await self._send_until_closed(client):
@@ -119,10 +122,12 @@ class MqttPublisher:
                 _mark_retrieved(client)
                 if not outage_logged:
                     log.warning("mqtt %s:%d unavailable (%s); retrying with backoff, queueing messages",
-                                self.cfg.host, self.cfg.port, exc)
+                                host, port, exc)
                     outage_logged = True
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                k += 1  # the next broker of `hosts`; with one, the same again after the backoff
+                if k % len(brokers) == 0:
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff_s)
 
     async def _send_until_closed(self, client: aiomqtt.Client) -> bool:
         """Send alerts first, then predictions; True once closing and everything is out."""
@@ -191,9 +196,11 @@ class MqttPublisher:
 
 
 def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None,
-               clean_session: bool | None = None) -> aiomqtt.Client:
-    """An aiomqtt client for the broker of `[mqtt]`: its host, port, user and password file, TLS files;
-    `clean_session=False`: a persistent session (the broker queues QoS 1 messages while the client is away)."""
+               clean_session: bool | None = None, broker: tuple[str, int] | None = None) -> aiomqtt.Client:
+    """An aiomqtt client for the broker of `[mqtt]` (`broker`: one of its `hosts`, default the first): its host,
+    port, user and password file, TLS files; `clean_session=False`: a persistent session (the broker queues QoS 1
+    messages while the client is away)."""
+    host, port = broker or c.brokers[0]
     password = None
     if c.password_file:
         password = Path(c.password_file).read_text(encoding="utf-8").strip()
@@ -201,7 +208,7 @@ def client_for(c: MqttConfig, identifier: str, will: aiomqtt.Will | None = None,
     if c.tls_ca or c.tls_cert:
         tls = aiomqtt.TLSParameters(ca_certs=c.tls_ca, certfile=c.tls_cert, keyfile=c.tls_key,
                                     cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    return aiomqtt.Client(c.host, c.port, identifier=identifier, username=c.username, password=password,
+    return aiomqtt.Client(host, port, identifier=identifier, username=c.username, password=password,
                           keepalive=c.keepalive, tls_params=tls, timeout=10, will=will, clean_session=clean_session)
 
 

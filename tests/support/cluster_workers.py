@@ -14,13 +14,15 @@ EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 class Worker:
-    """`eegd run` with `[ingest]` (worker `name`), publishing to node `node`'s MQTT listener; its log in `log`."""
+    """`eegd run` with `[ingest]` (worker `name`), publishing to node `node`'s MQTT listener (the next node's when
+    that one is away); its log in `log`."""
 
     def __init__(self, cluster, name: str, node: int, folder: Path) -> None:
         self.name, self.cluster, self.node = name, cluster, node
         self.conf = folder / f"{name}.toml"
         servers = ", ".join(f'"{u}"' for u in cluster.urls)
-        self.conf.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {cluster.nodes[node].mqtt}\n'
+        hosts = ", ".join(f'"127.0.0.1:{cluster.nodes[(node + k) % len(cluster.nodes)].mqtt}"' for k in (0, 1))
+        self.conf.write_text(f'[mqtt]\nhosts = [{hosts}]\n'
                              f'[ingest]\nservers = [{servers}]\npartitions = {cluster.partitions}\n'
                              f'worker = "{name}"\n')
         self.log = folder / f"{name}.log"
