@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data/epileptic_seizure_train.csv
 
-.PHONY: venv test demo lint model baseline published bench soak clean
+.PHONY: venv test demo cluster-demo lint model baseline published bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: venv
 
 demo: venv
 	$(VENV)/bin/eegd demo
+
+# 3 NATS nodes, 2 eegd workers, 50 simulated devices over MQTT and a console (docs/cluster.md); Ctrl-C stops it all
+cluster-demo: venv
+	$(VENV)/bin/eegd demo --cluster
 
 lint: venv
 	$(VENV)/bin/ruff check eegstream models daemon tests

@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 # Packages of the optional extras, and the extra a command needs them from (pyproject.toml).
 OPTIONAL = {"sklearn": "train", "tqdm": "train", "matplotlib": "train", "timescoring": "train", "amqtt": "demo",
-            "aiohttp": "view"}
+            "aiohttp": "view", "nats": "cluster"}
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default ../shared/data/epileptic_seizure_train.csv when present)")
     sp.add_argument("--synthetic", action="store_true", help="use the built-in simulator even if data is present")
     sp.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
+    sp.add_argument("--cluster", action="store_true", help="what `make cluster-demo` runs: 3 NATS nodes, 2 workers, "
+                    "simulated networked devices over MQTT and a console (docs/cluster.md)")
+    sp.add_argument("--devices", type=int, default=50, help="--cluster: how many devices (default 50)")
 
     sp = add("bench", "bench:cmd_bench",
              "measure model, naive and pipeline throughput and the real-time stream capacity")

@@ -113,10 +113,14 @@ class Ingest:
 
     async def connect(self) -> None:
         """Connection and set-up; `JetStreamError` (one line) when the cluster cannot serve this config."""
-        self.nc = await nats.connect(list(self.cfg.servers), name=self.cfg.worker, max_reconnect_attempts=-1,
-                                     reconnect_time_wait=0.5, connect_timeout=5,
-                                     error_cb=self._error, disconnected_cb=self._disconnected,
-                                     reconnected_cb=self._reconnected)
+        try:
+            self.nc = await nats.connect(list(self.cfg.servers), name=self.cfg.worker, max_reconnect_attempts=-1,
+                                         reconnect_time_wait=0.5, connect_timeout=5,
+                                         error_cb=self._error, disconnected_cb=self._disconnected,
+                                         reconnected_cb=self._reconnected)
+        except (nats.errors.Error, OSError) as exc:
+            raise JetStreamError(f"none of {', '.join(self.cfg.servers)} answers ({exc or type(exc).__name__})") \
+                from None
         nc = self.nc
         await check_mapping(nc, self.prefix, self.cfg.partitions)
         replicas = min(3, cluster_size(nc))

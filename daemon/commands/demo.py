@@ -150,4 +150,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data = None if args.synthetic else Path(args.data or SHARED_DATA)
     if not args.verbose:  # the console subscriber's lines are the demo's output; log only problems
         logging.getLogger().setLevel(logging.WARNING)
+    if args.cluster:
+        from eegd.daemon.commands.cluster_demo import run_cluster_demo
+
+        return asyncio.run(run_cluster_demo(args.devices, args.seconds))
     return asyncio.run(run_demo(args.model, data, seconds=args.seconds))

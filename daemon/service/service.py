@@ -8,14 +8,12 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import orjson
 
 from eegd.daemon import __version__
-from eegd.daemon.cluster.ingest import Ingest
-from eegd.daemon.cluster.jetstream_api import JetStreamError
 from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
@@ -39,6 +37,9 @@ from eegd.eegstream.stream_block import StreamBlock
 from eegd.eegstream.stream_group import SlotResult, StreamGroup
 from eegd.eegstream.stream_windows import StreamWindows, Windows, needs_resampling
 from eegd.models.inference import Classifier, pick_device
+
+if TYPE_CHECKING:  # a cluster worker's part, imported when [ingest] is set (the `cluster` extra: nats-py)
+    from eegd.daemon.cluster.ingest import Ingest
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ class Service:
         self.ingest: Ingest | None = None  # a cluster worker: its share of the raw streams
         status_topic = None
         if cfg.ingest is not None:
+            from eegd.daemon.cluster.ingest import Ingest
+
             self.ingest = Ingest(cfg.ingest, cfg.mqtt.topic_prefix, self._ingest_stream, self._ingest_lost,
                                  self._room)
             status_topic = self.topics.worker_status(cfg.ingest.worker)
@@ -442,6 +445,8 @@ class Service:
     # --- lifecycle ---------------------------------------------------------------------------------------
     async def run(self) -> int:
         if self.ingest is not None:
+            from eegd.daemon.cluster.jetstream_api import JetStreamError
+
             try:
                 await self.ingest.connect()
             except JetStreamError as exc:  # the cluster cannot serve this config: one line, exit status 2

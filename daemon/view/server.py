@@ -28,6 +28,7 @@ from eegd.daemon.service.mqtt_publisher import client_for
 from eegd.daemon.view.ward_state import WardState
 
 log = logging.getLogger(__name__)
+VIEWED = ("+/prediction", "+/alert", "+/quality", "status", "status/+")  # the topics the page is built from
 
 COOKIE = "eegd_view"
 PAGE_QUEUE = 256  # batches a page may lag behind before it is dropped (it reconnects and gets a snapshot)
@@ -94,8 +95,10 @@ class ViewServer:
         while not self.stop.is_set():
             try:
                 async with client_for(self.mqtt, f"{self.mqtt.client_id}-view-{uuid.uuid4().hex[:6]}") as client:
-                    await client.subscribe(f"{self.mqtt.topic_prefix}/#", qos=1)
-                    log.info("view: reading %s:%d under %s/#", self.mqtt.host, self.mqtt.port, self.mqtt.topic_prefix)
+                    # what it shows, not `{prefix}/#`: the raw samples devices publish under the prefix stay out
+                    p = self.mqtt.topic_prefix
+                    await client.subscribe([(f"{p}/{kind}", 1) for kind in VIEWED])
+                    log.info("view: reading %s:%d under %s/", self.mqtt.host, self.mqtt.port, p)
                     backoff = 0.2
                     async for msg in client.messages:
                         events = self.state.apply(str(msg.topic), bytes(msg.payload or b""))

@@ -7,13 +7,13 @@ import sys
 import typing
 
 from eegd.daemon.cli import build_parser
-from eegd.daemon.service.config import Config, StreamConfig
+from eegd.daemon.service.config import Config, IngestConfig, StreamConfig
 
 
 def loader_keys() -> set[str]:
     keys = set()
     for section, hint in typing.get_type_hints(Config).items():
-        cls = StreamConfig if section == "stream" else hint
+        cls = {"stream": StreamConfig, "ingest": IngestConfig}.get(section, hint)
         keys |= {f"{section}.{f.name}" for f in dataclasses.fields(cls)}
     return keys
 

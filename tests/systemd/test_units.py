@@ -20,7 +20,8 @@ def local_copy(tmp_path, name, instance=None):
     return out
 
 
-@pytest.mark.parametrize(("name", "instance"), [("eegd.service", None), ("eegd-replay@.service", "bed1")])
+@pytest.mark.parametrize(("name", "instance"), [("eegd.service", None), ("eegd-replay@.service", "bed1"),
+                                              ("eegd-worker@.service", "1")])
 def test_units_pass_systemd_analyze_verify(tmp_path, name, instance):
     res = subprocess.run(["systemd-analyze", "verify", str(local_copy(tmp_path, name, instance))],
                          capture_output=True, text=True, timeout=60)
@@ -42,3 +43,13 @@ def test_daemon_unit_security_exposure_is_at_most_2_5(tmp_path):
     if m is None:
         pytest.skip(f"this systemd-analyze cannot rate a unit offline: {res.stderr.strip()[:200]}")
     assert float(m.group(1)) <= 2.5
+
+
+def test_the_example_nats_node_config_maps_raw_subjects_as_the_workers_expect(tmp_path):
+    """The example node config holds the mapping `[ingest] partitions = 64` checks for, and 3 replicas for the
+    MQTT listener's streams."""
+    from eegd.daemon.cluster.jetstream_api import raw_mapping
+
+    text = (UNITS / "nats-eegd.conf.example").read_text()
+    assert raw_mapping("eegd", 64) in text
+    assert "stream_replicas: 3" in text

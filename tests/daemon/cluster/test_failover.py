@@ -111,6 +111,9 @@ def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, 
         time.sleep(3)
     finally:
         devices.stop()
+    for sid in owned["w2"]:  # w2 publishes through node 1: its predictions go on
+        assert resumed_within(sub, sid, killed + 2) < 3, sid
+    for sid in owned["w1"]:  # w1 publishes through node 0 and moves to node 1, where NATS's MQTT listener takes
+        assert resumed_within(sub, sid, killed + 2) < 15, sid  # ~6 s to clear the session of its client id
     for sid in ids:
-        assert resumed_within(sub, sid, killed + 5) < 5, sid  # predictions go on
-        assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, sid  # and none was skipped
+        assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, sid  # and no window was skipped
