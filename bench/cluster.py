@@ -84,6 +84,16 @@ def worker(cluster: LocalNatsCluster, name: str, node: int, folder: Path) -> sub
                             stderr=(folder / f"{name}.log").open("ab"))
 
 
+def stop(w: subprocess.Popen) -> None:
+    w.send_signal(signal.SIGTERM)
+    try:
+        w.wait(30)
+    except subprocess.TimeoutExpired:
+        print("a worker did not stop within 30 s of SIGTERM; killed", flush=True)
+        w.kill()
+        w.wait()
+
+
 def fleet(url: str, ids: list[str], channels: int, binary: bool, seconds: float):  # noqa: ANN201
     conn, child = multiprocessing.get_context("spawn").Pipe()
     proc = multiprocessing.get_context("spawn").Process(target=publish, args=(url, ids, channels, binary, seconds,
@@ -105,8 +115,7 @@ async def ramp_step(c: LocalNatsCluster, folder: Path, devices: int, channels: i
     await asyncio.sleep(seconds)
     t1 = time.monotonic()
     rows = [r for r in preds.rows if t0 <= r[0] < t1]
-    w.send_signal(signal.SIGTERM)
-    w.wait(30)
+    stop(w)
     proc.join(30)
     fleet_out = conn.recv() if conn.poll(5) else {"late_s_max": float("nan"), "bytes": 0}
     await preds.nc.close()
@@ -142,8 +151,7 @@ async def failovers(c: LocalNatsCluster, folder: Path, kills: int, devices: int,
         procs[victim] = worker(c, victim, names.index(victim), folder)  # back, for the next kill
         await asyncio.sleep(8)
     for p in procs.values():
-        p.send_signal(signal.SIGTERM)
-        p.wait(30)
+        stop(p)
     proc.join(60)
     conn.poll(5)
     for s in ids:
@@ -156,7 +164,9 @@ async def failovers(c: LocalNatsCluster, folder: Path, kills: int, devices: int,
 
 async def main(args: argparse.Namespace) -> dict:
     out: dict = {"ramp": [], "failover": None}
-    with tempfile.TemporaryDirectory(prefix="eegd-bench-cluster-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="eegd-bench-cluster-")  # the workers' logs stay there
+    print(f"worker logs in {tmp}", flush=True)
+    if True:
         for n in args.ramp:
             with LocalNatsCluster(3, partitions=8) as c:
                 step = await ramp_step(c, Path(tmp), n, args.channels, args.binary, args.warmup, args.seconds)

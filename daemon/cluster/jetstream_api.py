@@ -38,7 +38,8 @@ async def api(nc: Nats, subject: str, body: dict | None = None, timeout_s: float
             continue
         out = json.loads(reply.data)
         err = out.get("error")
-        if err and err.get("code") == 503 and time.monotonic() < deadline:  # no leader yet (a node restarting)
+        # no leader yet (a node restarting), or not enough peers for the replicas yet (a cluster still forming)
+        if err and (err.get("code") == 503 or err.get("err_code") == 10005) and time.monotonic() < deadline:
             await asyncio.sleep(0.25)
             continue
         if err:
@@ -117,7 +118,7 @@ async def ensure_stream(nc: Nats, name: str, subjects: list[str], replicas: int,
     log.info("ingest: creating JetStream stream %s over %s (%d replicas, %g s)", name, subjects, replicas, max_age_s)
     return await api(nc, f"STREAM.CREATE.{name}", {
         "name": name, "subjects": subjects, "num_replicas": replicas, "storage": "file", "retention": "limits",
-        "discard": "old", "max_age": int(max_age_s * NS)})
+        "discard": "old", "max_age": int(max_age_s * NS)}, timeout_s=30.0)
 
 
 @dataclass(frozen=True)

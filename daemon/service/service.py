@@ -123,6 +123,7 @@ class Service:
         self.publisher = publisher or MqttPublisher.for_service(cfg.mqtt, __version__, classifier.id,
                                                                 tuple(s.id for s in configured), status_topic)
         self._tg: asyncio.TaskGroup | None = None
+        self._stopping = False
         self._tasks: set[asyncio.Task] = set()  # streams started by discovery
         self._found_by: dict[str, Discovery] = {}  # a discovered stream's id -> the discovery that found it
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
@@ -490,9 +491,14 @@ class Service:
             stop_wait.cancel()
             self.notifier.notify("STOPPING=1")
             log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
+            self._stopping = True  # no stream starts any more (a partition's last pull may still bring new ones)
             for p in [*pumps, *self._tasks]:
                 p.cancel()
             await asyncio.gather(*pumps, *self._tasks, return_exceptions=True)
+            while self._tasks:  # started while the others were being cancelled
+                for p in list(self._tasks):
+                    p.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
             if raw_task is not None:
                 raw_task.cancel()
             for task in self._runner_tasks:
@@ -545,8 +551,11 @@ class Service:
 
     # --- a cluster worker: streams that come with the partitions it is given ------------------------------
     def _ingest_stream(self, sid: str, partition: int) -> asyncio.Queue[RawItem]:
-        """A stream whose first message reached this worker: its state, its queue and its task."""
+        """A stream whose first message reached this worker: its state, its queue and its task (none once the
+        worker is stopping: the message is not acknowledged, and the next owner is served it)."""
         assert self._tg is not None
+        if self._stopping:
+            return asyncio.Queue()
         st = StreamState(StreamConfig(id=sid, source="mqtt"), len(self.streams),
                          AlertState.from_config(self.cfg.alerts), discovered=True, partition=partition,
                          queue=asyncio.Queue())
