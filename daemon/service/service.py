@@ -492,13 +492,9 @@ class Service:
             self.notifier.notify("STOPPING=1")
             log.info("stopping: %s", "signal" if self.stop.is_set() else "every stream ended")
             self._stopping = True  # no stream starts any more (a partition's last pull may still bring new ones)
-            for p in [*pumps, *self._tasks]:
-                p.cancel()
-            await asyncio.gather(*pumps, *self._tasks, return_exceptions=True)
+            await _cancel([*pumps, *self._tasks], "sources")
             while self._tasks:  # started while the others were being cancelled
-                for p in list(self._tasks):
-                    p.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await _cancel(list(self._tasks), "sources")
             if raw_task is not None:
                 raw_task.cancel()
             for task in self._runner_tasks:
@@ -601,6 +597,21 @@ class Service:
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)
         self.stop.set()
+
+
+async def _cancel(tasks: list[asyncio.Task], what: str, patience_s: float = 10.0) -> None:
+    """Cancel the tasks and wait for them; every `patience_s` the ones still running are logged with where they are
+    (a shutdown that hangs says why)."""
+    for t in tasks:
+        t.cancel()
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=patience_s)
+        for t in pending:
+            frames = t.get_stack(limit=3)
+            where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames) or "?"
+            log.warning("stopping: %s task %s still running (%s)", what, t.get_name(), where)
+            t.cancel()
 
 
 async def serve(cfg: Config, notifier: Notifier | None = None) -> int:
