@@ -111,9 +111,9 @@ def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, 
         time.sleep(3)
     finally:
         devices.stop()
-    for sid in owned["w2"]:  # w2 publishes through node 1: its predictions go on
-        assert resumed_within(sub, sid, killed + 2) < 3, sid
-    for sid in owned["w1"]:  # w1 publishes through node 0 and moves to node 1, where NATS's MQTT listener takes
-        assert resumed_within(sub, sid, killed + 2) < 15, sid  # ~6 s to clear the session of its client id
+    for sid in ids:  # a worker connected to the lost node, or a partition whose consumer leader was there, waits
+        # for its reconnect and the re-election; w1 also moves its MQTT connection to the next node, where NATS's
+        # listener takes ~6 s to clear the session of its client id
+        assert resumed_within(sub, sid, killed + 2) < 15, sid
     for sid in ids:
         assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, sid  # and no window was skipped
