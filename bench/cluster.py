@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import orjson
 
 from eegd.daemon.cluster.ingest import owner_of
 from eegd.daemon.cluster.jetstream_api import partition_of
+from eegd.daemon.commands.cluster_demo import start_worker
 from eegd.daemon.commands.nats_cluster import LocalNatsCluster
 from eegd.eegstream.formats.raw_payload import encode_binary, encode_json
 from eegd.eegstream.sources.simulator import simulate
@@ -30,7 +30,6 @@ from eegd.eegstream.sources.simulator import simulate
 RATE = 256.0
 CHUNK = 10  # samples a message, one every 39 ms a device
 PERIOD = 30 / 173.61  # seconds between window starts
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 def publish(url: str, ids: list[str], channels: int, binary: bool, seconds: float, conn) -> None:  # noqa: ANN001
@@ -76,12 +75,7 @@ class Predictions:
 
 
 def worker(cluster: LocalNatsCluster, name: str, node: int, folder: Path) -> subprocess.Popen:
-    servers = ", ".join(f'"{u}"' for u in cluster.urls)
-    conf = folder / f"{name}.toml"
-    conf.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {cluster.nodes[node].mqtt}\nprediction_queue = 100000\n'
-                    f'[ingest]\nservers = [{servers}]\npartitions = {cluster.partitions}\nworker = "{name}"\n')
-    return subprocess.Popen([EEGD, "run", "--config", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=(folder / f"{name}.log").open("ab"))
+    return start_worker(cluster, name, node, folder, "prediction_queue = 100000\n")
 
 
 def stop(w: subprocess.Popen) -> None:

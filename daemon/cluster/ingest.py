@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -30,13 +29,12 @@ from eegd.daemon.cluster.jetstream_api import (
     ensure_stream,
     unpin,
 )
-from eegd.daemon.service.config import IngestConfig
+from eegd.daemon.service.config import STREAM_ID, IngestConfig
 from eegd.eegstream.sources.mqtt_raw import RawItem
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 PULL_BATCH = 256
 PULL_EXPIRES_S = 0.5  # a pull waits this long for messages: the owner pulls again well within the pin timeout
 LEASE_MARGIN_S = 0.25  # the owner gives a partition up this long before the server could have moved the pin
@@ -107,7 +105,6 @@ class Ingest:
         self.owned: set[int] = set()
         self._lease: dict[int, float] = {}  # partition -> monotonic time until which it is surely this worker's
         self.refused = 0  # messages on subjects that are no stream id
-        self.takeovers = 0
         self._acks: list[str] = []
         self._naks: list[str] = []
         self._ack_wake = asyncio.Event()
@@ -220,25 +217,19 @@ class Ingest:
                     self._give_up(p, "not pulled for the pin timeout")
                     puller.pin, held = None, None
                     continue  # what this pull brought is delivered again to the new owner
-                if p in self.owned:
-                    self._lease[p] = sent + self.cfg.pin_timeout_s - LEASE_MARGIN_S
-                if not msgs:
-                    if held is not None and now >= held_until:
-                        self._route(p, sorted(held, key=lambda d: d.stream_seq))
-                        held = None
-                    continue
-                if p not in self.owned:  # newly pinned here
+                if p not in self.owned and msgs:  # newly pinned here
                     self.owned.add(p)
-                    self.takeovers += 1
-                    self._lease[p] = sent + self.cfg.pin_timeout_s - LEASE_MARGIN_S
                     held, held_until = [], now + self.hold_s
                     log.info("ingest: partition %d is this worker's now", p)
+                if p in self.owned:
+                    self._lease[p] = sent + self.cfg.pin_timeout_s - LEASE_MARGIN_S
                 if held is not None:
                     held += msgs
                     if now < held_until:
                         continue
                     msgs, held = sorted(held, key=lambda d: d.stream_seq), None
-                self._route(p, msgs)
+                if msgs:
+                    self._route(p, msgs)
         finally:
             await puller.close()
 

@@ -30,6 +30,13 @@ def wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
             time.sleep(0.05)
 
 
+def end_process(proc: subprocess.Popen | None, kill: bool = False, timeout_s: float = 10.0) -> None:
+    """Stop a child server (SIGKILL as a crash would with `kill`, else SIGTERM) and reap it."""
+    if proc is not None and proc.poll() is None:
+        (proc.kill if kill else proc.terminate)()
+        proc.wait(timeout=timeout_s)
+
+
 class LocalMosquitto:
     """`start()` runs mosquitto in the foreground of a child process; `stop()` kills it (as a crash would
     when `kill=True`); `start()` again brings it back on the same port (a broker restart)."""
@@ -70,9 +77,7 @@ class LocalMosquitto:
         return self
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc and self.proc.poll() is None:
-            (self.proc.kill if kill else self.proc.terminate)()
-            self.proc.wait(timeout=10)
+        end_process(self.proc, kill)
         self.proc = None
 
     def close(self) -> None:

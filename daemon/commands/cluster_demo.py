@@ -81,15 +81,13 @@ async def cluster_console(host: str, port: int, out: TextIO, prefix: str = "eegd
             out.flush()
 
 
-def start_worker(cluster: LocalNatsCluster, i: int, folder: Path) -> subprocess.Popen:
-    servers = ", ".join(f'"{u}"' for u in cluster.urls)
-    hosts = ", ".join(f'"127.0.0.1:{cluster.nodes[(i + k) % 3].mqtt}"' for k in (0, 1))
-    conf = folder / f"worker{i + 1}.toml"
-    conf.write_text(f"[mqtt]\nhosts = [{hosts}]\n[ingest]\nservers = [{servers}]\npartitions = {cluster.partitions}\n"
-                    f'worker = "worker{i + 1}"\n')
-    log = (folder / f"worker{i + 1}.log").open("ab")
+def start_worker(cluster: LocalNatsCluster, name: str, node: int, folder: Path,
+                 mqtt_extra: str = "") -> subprocess.Popen:
+    """`eegd run` as worker `name` of the cluster (config and log `<name>.toml`, `<name>.log` in `folder`)."""
+    conf = folder / f"{name}.toml"
+    conf.write_text(cluster.worker_config(name, node, mqtt_extra))
     return subprocess.Popen([str(Path(sys.executable).parent / "eegd"), "run", "--config", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=log)
+                            stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.log").open("ab"))
 
 
 async def run_cluster_demo(devices: int = 50, seconds: float | None = None, out: TextIO = sys.stdout) -> int:
@@ -104,7 +102,7 @@ async def run_cluster_demo(devices: int = 50, seconds: float | None = None, out:
         out.write(f"eegd cluster demo: NATS {', '.join(c.urls)} (MQTT on {node.mqtt} and the others); "
                   f"{WORKERS} workers, {devices} devices; worker logs in {tmp}. Ctrl-C stops.\n")
         out.flush()
-        procs = [start_worker(c, i, Path(tmp)) for i in range(WORKERS)]
+        procs = [start_worker(c, f"worker{i + 1}", i, Path(tmp)) for i in range(WORKERS)]
         tasks = [asyncio.create_task(cluster_console("127.0.0.1", node.mqtt, out)),
                  asyncio.create_task(play_devices("127.0.0.1", node.mqtt, devices))]
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from eegd.daemon.cluster.jetstream_api import raw_mapping
-from eegd.daemon.commands.broker import free_port, wait_for_port
+from eegd.daemon.commands.broker import end_process, free_port, wait_for_port
 
 MIN_VERSION = (2, 11)  # pinned-client priority groups
 
@@ -73,6 +73,14 @@ class LocalNatsCluster:
     def urls(self) -> list[str]:
         return [n.url for n in self.nodes]
 
+    def worker_config(self, name: str, node: int, mqtt_extra: str = "") -> str:
+        """An `eegd run` config for worker `name` of this cluster, publishing through node `node`'s MQTT listener
+        (the next node's when that one is away)."""
+        servers = ", ".join(f'"{u}"' for u in self.urls)
+        hosts = ", ".join(f'"127.0.0.1:{self.nodes[(node + k) % len(self.nodes)].mqtt}"' for k in (0, 1))
+        return (f"[mqtt]\nhosts = [{hosts}]\n{mqtt_extra}"
+                f'[ingest]\nservers = [{servers}]\npartitions = {self.partitions}\nworker = "{name}"\n')
+
     def start(self) -> LocalNatsCluster:
         for i in range(len(self.nodes)):
             self.start_node(i, wait=False)
@@ -96,10 +104,7 @@ class LocalNatsCluster:
             wait_for_port("127.0.0.1", n.mqtt, 30)
 
     def stop_node(self, i: int, kill: bool = False) -> None:
-        proc = self.nodes[i].proc
-        if proc is not None and proc.poll() is None:
-            (proc.kill if kill else proc.terminate)()
-            proc.wait(timeout=15)
+        end_process(self.nodes[i].proc, kill, 15.0)
         self.nodes[i].proc = None
 
     def close(self) -> None:

@@ -46,18 +46,19 @@ async def _replay_lsl(args: argparse.Namespace, channels: tuple[str, ...] | None
 
 
 async def _replay_mqtt(args: argparse.Namespace, channels: tuple[str, ...] | None) -> None:
-    from eegd.daemon.service.config import STREAM_ID
+    from eegd.daemon.service.config import STREAM_ID, host_port
     from eegd.eegstream.formats.xdf import EXTENSIONS, stream_names
     from eegd.eegstream.sources.replay_mqtt import replay_mqtt
 
-    host, _, port = args.mqtt.rpartition(":")
-    if not host or not port.isdigit():
+    target = host_port(args.mqtt)
+    if target is None:
         raise UsageError(f"--mqtt: expected HOST:PORT, got {args.mqtt!r}")
+    host, port = target
     stream = args.stream or Path(args.file).stem
     if not STREAM_ID.match(stream):
         raise UsageError(f"--stream: {stream!r} may hold only letters, digits, '_' and '-'")
     xdf_stream = None
     if args.stream and Path(args.file).suffix.lower() in EXTENSIONS:  # an XDF stream of that name, if there is one
         xdf_stream = args.stream if args.stream in await asyncio.to_thread(stream_names, args.file) else None
-    await replay_mqtt(args.file, host, int(port), stream, args.speed, args.loop, args.rate, args.topic_prefix,
+    await replay_mqtt(args.file, host, port, stream, args.speed, args.loop, args.rate, args.topic_prefix,
                       args.qos, channels, xdf_stream, binary=args.encoding == "binary")

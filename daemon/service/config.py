@@ -23,6 +23,14 @@ STREAM_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
 
 
+def host_port(text: str) -> tuple[str, int] | None:
+    """"HOST:PORT" as (host, port), or None when it is not that."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the key."""
 
@@ -48,9 +56,7 @@ class MqttConfig:
 
     @property
     def brokers(self) -> list[tuple[str, int]]:
-        if not self.hosts:
-            return [(self.host, self.port)]
-        return [(h.rpartition(":")[0], int(h.rpartition(":")[2])) for h in self.hosts]
+        return [host_port(h) for h in self.hosts] if self.hosts else [(self.host, self.port)]  # type: ignore[misc]
     max_raw_bytes: int = 1 << 20  # source = "mqtt": a raw message above this is refused before it is parsed
 
 
@@ -202,7 +208,7 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
 def _check_ingest(g: IngestConfig) -> IngestConfig:
     if not g.servers or not all(u.startswith(("nats://", "tls://")) for u in g.servers):
         raise ConfigError(f"ingest.servers: expected nats://HOST:PORT URLs, got {list(g.servers)}")
-    if not re.match(r"^[A-Za-z0-9_-]+$", g.stream) or not re.match(r"^[A-Za-z0-9_-]+$", g.alerts_bucket):
+    if not STREAM_ID.match(g.stream) or not STREAM_ID.match(g.alerts_bucket):
         raise ConfigError("ingest.stream: the stream and alerts_bucket names may hold only letters, digits, _ and -")
     if not 1 <= g.partitions <= 1024:
         raise ConfigError(f"ingest.partitions: must be 1..1024, got {g.partitions}")
@@ -291,8 +297,7 @@ def check_mqtt(m: MqttConfig, base_dir: Path) -> MqttConfig:
     if not 0 < m.port < 65536:
         raise ConfigError(f"mqtt.port: {m.port} is not a TCP port")
     for i, hp in enumerate(m.hosts):
-        host, _, port = hp.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if host_port(hp) is None:
             raise ConfigError(f"mqtt.hosts[{i}]: expected HOST:PORT, got {hp!r}")
     if m.prediction_queue < 1:
         raise ConfigError("mqtt.prediction_queue: must be >= 1")

@@ -124,7 +124,7 @@ class Service:
                                                                 tuple(s.id for s in configured), status_topic)
         self._tg: asyncio.TaskGroup | None = None
         self._stopping = False
-        self._tasks: set[asyncio.Task] = set()  # streams started by discovery
+        self._tasks: set[asyncio.Task] = set()  # streams started by discovery or by ingest, and their side tasks
         self._found_by: dict[str, Discovery] = {}  # a discovered stream's id -> the discovery that found it
         self.scheduler = Scheduler(self.engine, self.deliver, cfg.scheduler.max_batch, cfg.scheduler.max_wait_ms)
         self.notifier = notifier or Notifier(None)
@@ -172,16 +172,16 @@ class Service:
                 self._drop(st)
 
     def _source(self, st: StreamState, recordings: list[Recording] | None) -> Source:
-        if st.queue is not None:  # a cluster worker's stream
-            assert self.ingest is not None
-            st.raw = MqttRawSource(st.queue, st.cfg.id, self.cfg.quality.gap_periods, self.ingest.cfg.max_raw_bytes,
-                                   lambda kind, why, t: self._raw_fault(st, kind, why, t), self.ingest.ack)
+        if st.cfg.source == "mqtt":  # from the broker, or a cluster worker's stream (its queue filled by ingest)
+            if st.queue is None:
+                assert self.raw is not None
+                queue, max_bytes, done = self.raw.register(st.cfg.id), self.cfg.mqtt.max_raw_bytes, None
+            else:
+                assert self.ingest is not None
+                queue, max_bytes, done = st.queue, self.ingest.cfg.max_raw_bytes, self.ingest.ack
+            st.raw = MqttRawSource(queue, st.cfg.id, self.cfg.quality.gap_periods, max_bytes,
+                                   lambda kind, why, t: self._raw_fault(st, kind, why, t), done)
             return st.raw
-        if st.cfg.source == "mqtt":
-            assert self.raw is not None
-            return MqttRawSource(self.raw.register(st.cfg.id), st.cfg.id, self.cfg.quality.gap_periods,
-                                 self.cfg.mqtt.max_raw_bytes,
-                                 lambda kind, why, t: self._raw_fault(st, kind, why, t))
         return make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
 
     def _raw_fault(self, st: StreamState, kind: str, why: str, t: float) -> None:

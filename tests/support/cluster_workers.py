@@ -20,11 +20,8 @@ class Worker:
     def __init__(self, cluster, name: str, node: int, folder: Path) -> None:
         self.name, self.cluster, self.node = name, cluster, node
         self.conf = folder / f"{name}.toml"
-        servers = ", ".join(f'"{u}"' for u in cluster.urls)
-        hosts = ", ".join(f'"127.0.0.1:{cluster.nodes[(node + k) % len(cluster.nodes)].mqtt}"' for k in (0, 1))
-        self.conf.write_text(f'[mqtt]\nhosts = [{hosts}]\n'
-                             f'[ingest]\nservers = [{servers}]\npartitions = {cluster.partitions}\n'
-                             f'worker = "{name}"\n')
+        # predictions at QoS 1: at QoS 0, those handed to a node that then dies are lost, their samples acknowledged
+        self.conf.write_text(cluster.worker_config(name, node, "prediction_qos = 1\n"))
         self.log = folder / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 

@@ -26,15 +26,21 @@ def covered(preds) -> float:
     return float(np.diff(starts).max())
 
 
-def test_a_killed_worker_s_streams_resume_on_the_other_and_every_seizure_alarms_once(nats_cluster, workers):
-    c = nats_cluster
+def two_workers(c, workers, schedule):
+    """Workers w1 (publishing through node 0) and w2 (node 1), two devices each by the workers' rendezvous, and a
+    subscriber on node 2; the devices start playing `schedule` once each worker has seen the other."""
     owned = streams_owned(["w1", "w2"], ["w1", "w2"], c.partitions, 2)
     ids = owned["w1"] + owned["w2"]
     sub = Collector("127.0.0.1", c.nodes[2].mqtt, topic="eegd/#")
     w1, _ = workers("w1", 0), workers("w2", 1)
     sub.wait_for(lambda s: online(s, "w1", "w2"), 60)
     time.sleep(1.5)  # each has seen the other in the workers bucket
-    devices = Devices("127.0.0.1", c.nodes[2].mqtt, ids, SCHEDULE).start()
+    return owned, ids, sub, w1, Devices("127.0.0.1", c.nodes[2].mqtt, ids, schedule).start()
+
+
+def test_a_killed_worker_s_streams_resume_on_the_other_and_every_seizure_alarms_once(nats_cluster, workers):
+    c = nats_cluster
+    owned, ids, sub, w1, devices = two_workers(c, workers, SCHEDULE)
     try:
         sub.wait_for(lambda s: all(any(a["state"] == "seizure" for a in s.on(f"eegd/{sid}/alert")) for sid in ids), 40)
         killed = time.monotonic()
@@ -62,13 +68,7 @@ def rate_between(sub, sid, t0, t1) -> float:
 def test_a_stopped_worker_gives_its_partitions_up_and_gets_them_back_without_publishing_beside_the_new_owner(
         nats_cluster, workers):
     c = nats_cluster
-    owned = streams_owned(["w1", "w2"], ["w1", "w2"], c.partitions, 2)
-    ids = owned["w1"] + owned["w2"]
-    sub = Collector("127.0.0.1", c.nodes[2].mqtt, topic="eegd/#")
-    w1, _ = workers("w1", 0), workers("w2", 1)
-    sub.wait_for(lambda s: online(s, "w1", "w2"), 60)
-    time.sleep(1.5)
-    devices = Devices("127.0.0.1", c.nodes[2].mqtt, ids, [("normal", 22.0)]).start()
+    owned, ids, sub, w1, devices = two_workers(c, workers, [("normal", 22.0)])
     try:
         sub.wait_for(lambda s: all(len(s.on(f"eegd/{sid}/prediction")) >= 10 for sid in ids), 30)
         stopped = time.monotonic()
@@ -95,13 +95,7 @@ def test_a_stopped_worker_gives_its_partitions_up_and_gets_them_back_without_pub
 
 def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, workers):
     c = nats_cluster
-    owned = streams_owned(["w1", "w2"], ["w1", "w2"], c.partitions, 2)
-    ids = owned["w1"] + owned["w2"]
-    sub = Collector("127.0.0.1", c.nodes[2].mqtt, topic="eegd/#")
-    workers("w1", 0), workers("w2", 1)
-    sub.wait_for(lambda s: online(s, "w1", "w2"), 60)
-    time.sleep(1.5)
-    devices = Devices("127.0.0.1", c.nodes[2].mqtt, ids, [("normal", 20.0)]).start()
+    owned, ids, sub, w1, devices = two_workers(c, workers, [("normal", 20.0)])
     try:
         sub.wait_for(lambda s: all(len(s.on(f"eegd/{sid}/prediction")) >= 10 for sid in ids), 30)
         killed = time.monotonic()
