@@ -53,9 +53,11 @@ bench: venv
 	mkdir -p build
 	$(VENV)/bin/eegd bench --json build/bench.json
 
-# 200 streams for 10 minutes with a broker restart in the middle (not part of `make test`).
+# 200 CSV streams + 20 LSL beds (21 ch, 256 Hz) for SOAK_MINUTES with a broker restart half way; memory every
+# minute, slope after warm-up, growing allocation sites -> build/soak.json, build/soak.png (not part of `make test`).
+SOAK_MINUTES ?= 120
 soak: venv
-	PYTHONPATH=tests/support $(PY) bench/soak.py --streams 200 --minutes 10
+	PYTHONPATH=tests/support $(PY) bench/soak.py --streams 200 --lsl-beds 20 --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
