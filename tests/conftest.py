@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from eegd.eegstream.sources.simulator import write_uci_csv
+
+# Fuzz and property tests: a short run in `make test` (seconds), a long one with `make fuzz`
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
+settings.register_profile("short", max_examples=60, **_FUZZ)
+settings.register_profile("long", max_examples=20000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "short"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "epileptic_seizure_train.csv"

@@ -88,7 +88,8 @@ def _parse_json(payload: bytes) -> RawChunk:
         got = len(rows[bad]) if isinstance(rows[bad], list) else type(rows[bad]).__name__
         raise RawPayloadError(f"samples[{bad}]: {got} values for {width} channels")
     try:
-        samples = np.array(rows, dtype=np.float32)
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: a bad sample, as the quality checks say
+            samples = np.array(rows, dtype=np.float32)
     except (ValueError, TypeError):
         raise RawPayloadError("samples: values must be numbers") from None
     if samples.ndim != 2:  # a row of lists

@@ -16,7 +16,14 @@ from pylsl.util import LostError, handle_error
 from eegd.eegstream.sample_clock import Placed, SampleClock
 from eegd.eegstream.sources.file import select_channels
 from eegd.eegstream.sources.liblsl import pylsl
-from eegd.eegstream.sources.lsl_metadata import FORMAT_NAMES, SAMPLE_DTYPES, channel_scales, predicate, read_channels
+from eegd.eegstream.sources.lsl_metadata import (
+    FORMAT_NAMES,
+    SAMPLE_DTYPES,
+    channel_scales,
+    layout_problem,
+    predicate,
+    read_channels,
+)
 from eegd.eegstream.sources.protocol import Chunk, SourceError, SourceGone, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -62,11 +69,10 @@ class LslSource:
 
     async def _connect(self) -> StreamInfo:
         info = await self._resolve()
-        if info.nominal_srate() <= 0:
-            raise SourceError(f"lsl {self.pred}: irregular sampling rate, cannot cut fixed-rate windows")
+        problem = layout_problem(info)
+        if problem:
+            raise SourceError(f"lsl {self.pred}: {problem}")
         fmt = info.channel_format()
-        if fmt not in SAMPLE_DTYPES:
-            raise SourceError(f"lsl {self.pred}: {FORMAT_NAMES.get(fmt, fmt)} samples, expected numbers")
         inlet = pylsl.StreamInlet(info, max_buflen=60, recover=False)
         await asyncio.to_thread(inlet.open_stream, 5.0)
         full = await asyncio.to_thread(inlet.info, 5.0)

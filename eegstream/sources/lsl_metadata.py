@@ -6,6 +6,7 @@ Units follow the XDF meta-data convention that amplifier apps write into `<chann
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,8 @@ FORMAT_NAMES = {pylsl.cf_float32: "float32", pylsl.cf_double64: "double64", pyls
                 pylsl.cf_string: "string"}
 
 UNIT_CHOICES = ("auto", "uV", "mV", "V")  # the `unit` config key
+MAX_CHANNELS = 1024  # as for a raw MQTT message
+MAX_RATE_HZ = 100_000.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,20 @@ class ChannelMeta:
     label: str
     unit: str | None  # as written in the description; None when absent
     kind: str | None  # the channel's <type>, e.g. EEG
+
+
+def layout_problem(info: pylsl.StreamInfo) -> str | None:
+    """Why a stream's header (rate, channel count, sample format) cannot give fixed-rate windows; None when it can."""
+    rate, n, fmt = info.nominal_srate(), info.channel_count(), info.channel_format()
+    if not (math.isfinite(rate) and rate > 0):
+        return f"irregular sampling rate ({rate:g} Hz), cannot cut fixed-rate windows"
+    if rate > MAX_RATE_HZ:
+        return f"sampling rate {rate:g} Hz, above {MAX_RATE_HZ:g} Hz"
+    if not 1 <= n <= MAX_CHANNELS:
+        return f"{n} channels, expected 1 to {MAX_CHANNELS}"
+    if fmt not in SAMPLE_DTYPES:
+        return f"{FORMAT_NAMES.get(fmt, fmt)} samples, expected numbers"
+    return None
 
 
 def read_channels(info: pylsl.StreamInfo) -> list[ChannelMeta]:
