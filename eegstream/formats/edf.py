@@ -155,21 +155,31 @@ class GrowingEdfFile:
         self.channels = tuple(Channel(label, float(s.sampling_frequency), s.physical_dimension,
                                       channel_kind(s.label, s.physical_dimension, s.transducer_type))
                               for label, s in zip(labels, self._signals, strict=True))
-        self.annotations = tuple(Annotation(float(a.onset), a.duration, a.text) for a in self._edf.annotations)
-        self.notes = (f"the header's data record count is -1 (a file still being recorded): its {complete} complete "
-                      "records play",)
+        self._n = [complete * s.samples_per_data_record for s in self._signals]
+        notes = [f"the header's data record count is -1 (a file still being recorded): its {complete} complete "
+                 "records play"]
+        try:
+            self.annotations = tuple(Annotation(float(a.onset), a.duration, a.text) for a in self._edf.annotations)
+        except (ValueError, UnicodeDecodeError):  # edfio parses every annotation record at once
+            self.annotations = ()
+            notes.append("its annotations are not valid EDF+ TALs and are left out")
+        self.notes = tuple(notes)
 
     def n_samples(self, ch: int) -> int:
-        s = self._signals[ch]
-        return int(round(self._edf.duration * s.sampling_frequency))
+        return self._n[ch]
 
     def read(self, ch: int, start: int, n: int) -> np.ndarray:
-        s = self._signals[ch]
-        n = max(0, min(n, self.n_samples(ch) - start))
+        n = max(0, min(n, self._n[ch] - start))
         if n == 0:
             return np.empty(0)
-        rate = s.sampling_frequency
-        return s.get_data_slice(start / rate, (start + n) / rate)
+        per_record = self._signals[ch].samples_per_data_record  # whole records, sliced here: no seconds rounding
+        first, last = start // per_record, (start + n - 1) // per_record + 1
+        duration = self._edf.data_record_duration
+        try:
+            x = self._signals[ch].get_data_slice(first * duration, last * duration)
+        except ValueError as exc:
+            raise RecordingError(f"{self.path}: channel {self.channels[ch].label}: {exc}") from None
+        return x[start - first * per_record:][:n]
 
     def times(self, start: int, n: int) -> None:
         return None

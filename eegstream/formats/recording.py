@@ -55,9 +55,11 @@ class Playback:
         self.rec = rec
         self.picks = pick_channels(rec.channels, wanted, str(rec.path))
         chans = [rec.channels[i] for i in self.picks]
+        for c in chans:
+            if not (np.isfinite(c.rate) and c.rate > 0):
+                raise RecordingError(f"{rec.path}: channel {c.label}: sampling rate {c.rate:g} Hz, cannot cut "
+                                     "fixed-rate windows")
         self.rate = max(c.rate for c in chans)
-        if self.rate <= 0:
-            raise RecordingError(f"{rec.path}: irregular sampling rate, cannot cut fixed-rate windows")
         self.channels = tuple(c.label for c in chans)
         # EEG in µV (a channel without a voltage unit is taken as µV); any other kind keeps its own units and values
         self.kinds = tuple(c.kind for c in chans)
@@ -83,6 +85,16 @@ class Playback:
         stop = min(stop, self.n_samples)
         n = max(0, stop - start)
         out = np.empty((n, len(self.picks)), dtype=np.float32)
+        with np.errstate(over="ignore"):  # a value beyond float32 (a header that lies about its range) is inf: bad
+            self._fill(out, start, stop)
+        out *= self._scales
+        ts = self.rec.times(start, n)
+        if ts is None:
+            ts = np.arange(start, stop, dtype=np.float64) / self.rate
+        return Block(out, ts, start)
+
+    def _fill(self, out: np.ndarray, start: int, stop: int) -> None:
+        n = stop - start
         for j, i in enumerate(self.picks):
             ch = self.rec.channels[i]
             if ch.rate == self.rate:
@@ -93,11 +105,6 @@ class Playback:
                 b = min(self.rec.n_samples(i), int(np.floor((stop - 1) * ratio)) + 2)
                 x = self.rec.read(i, a, b - a)
                 out[:, j] = np.interp(np.arange(start, stop) * ratio, np.arange(a, a + len(x)), x)
-        out *= self._scales
-        ts = self.rec.times(start, n)
-        if ts is None:
-            ts = np.arange(start, stop, dtype=np.float64) / self.rate
-        return Block(out, ts, start)
 
     def blocks(self, seconds: float = BLOCK_S) -> Iterator[Block]:
         """The whole recording, a block of `seconds` at a time."""

@@ -57,6 +57,19 @@ def edf_header_lies(draw: st.DrawFn, raw: bytes) -> bytes:
     return bytes(data)
 
 
+def _edited(name: str, edits: dict[int, bytes]) -> tuple[str, bytes]:
+    data = bytearray(SEEDS[name])
+    for at, new in edits.items():
+        data[at:at + len(new)] = new
+    return name, bytes(data)
+
+
+NS = 4  # signals in the EDF seed: Fp1, Fp2, ECG at 128 Hz, EDF Annotations
+SPR = 256 + 216 * NS  # the samples-per-record fields
+GROWING = {236: b"-1      "}  # the record count of a file still being recorded (read with edfio)
+ANNOTATIONS_AT = 256 * (NS + 1) + 2 * (256 + 256 + 128)  # the TAL bytes of the first data record
+
+
 def _play(tmp_path: Path, name: str, raw: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(raw)
@@ -78,6 +91,10 @@ def test_any_csv_plays_or_is_refused_in_one_line(tmp_path, case):
 
 @given(st.sampled_from(["rec.edf", "rec.bdf"]).flatmap(
     lambda n: st.tuples(st.just(n), mutated(SEEDS[n]) | edf_header_lies(SEEDS[n]))))
+@example(_edited("rec.edf", GROWING | {SPR: b"0       "}))  # a channel of 0 Hz (was: ValueError from np.interp)
+@example(_edited("rec.edf", GROWING | {ANNOTATIONS_AT + 1: b"\xff"}))  # TALs not UTF-8 (was: UnicodeDecodeError)
+@example(_edited("rec.edf", GROWING | {244: b"0.3     "}))  # records of 0.3 s (was: "Slice exceeds EDF duration")
+@example(_edited("rec.edf", {256 + 104 * NS: b"1e308   "}))  # a physical maximum beyond float32 (was: a warning)
 def test_any_edf_or_bdf_plays_or_is_refused_in_one_line(tmp_path, case):
     _play(tmp_path, *case)
 
