@@ -455,12 +455,13 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
         await asyncio.to_thread(self.engine.warm_up)
         try:
             with steady_gc():
                 await self._serve()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             self.engine.close()
         log.info("stopped: %d windows classified, %d messages published, %d predictions dropped",
@@ -597,6 +598,9 @@ class Service:
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("received %s", sig.name)
         self.stop.set()
+
+    def _on_hangup(self) -> None:  # by default SIGHUP would end the process (a closed terminal, a stray reload)
+        log.warning("received SIGHUP: ignored, the daemon goes on (a changed config applies after a restart)")
 
 
 async def _cancel(tasks: list[asyncio.Task], what: str, patience_s: float = 10.0) -> None:

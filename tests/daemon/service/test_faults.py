@@ -58,6 +58,27 @@ async def test_every_alert_is_delivered_across_a_broker_restart(tmp_path, classi
         broker.close()
 
 
+def test_sighup_is_logged_and_the_daemon_goes_on(mosquitto, subscriber, tmp_path):
+    path = write_continuous_csv(tmp_path / "hup.csv", [("normal", 10)], seed=4)
+    conf = tmp_path / "eegd.toml"
+    conf.write_text(f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
+                    f'[[stream]]\nsource = "csv"\npath = "{path.name}"\nspeed = 2.0\nloop = true\nid = "hup"\n')
+    proc = subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.PIPE, text=True)
+    try:
+        subscriber.wait_for(lambda s: len(s.on("hup/prediction")) >= 5, 30)
+        proc.send_signal(signal.SIGHUP)
+        seen = len(subscriber.on("hup/prediction"))
+        subscriber.wait_for(lambda s: len(s.on("hup/prediction")) >= seen + 10, 15)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    assert "received SIGHUP: ignored" in proc.stderr.read()
+    seqs = [p["seq"] for p in subscriber.on("hup/prediction")]
+    assert seqs == list(range(len(seqs)))  # nothing skipped across the hang-up
+
+
 def test_sigterm_drains_publishes_and_goes_offline(mosquitto, subscriber, tmp_path):
     path = write_continuous_csv(tmp_path / "loop.csv", [("normal", 10)], seed=4)
     conf = tmp_path / "eegd.toml"
