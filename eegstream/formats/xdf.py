@@ -19,6 +19,29 @@ from eegd.eegstream.formats.channels import Channel, RecordingError, channel_kin
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (".xdf", ".xdfz")
+SLACK_BYTES = 16 << 20  # a chunk may run past the end of a file cut short, but not by more than this
+
+
+def check_chunk_lengths(path: Path) -> None:
+    """Walk an uncompressed XDF file's chunk headers: pyxdf allocates what a chunk's length field says before
+    reading it, so a corrupt length (up to 2**64) would take that much memory. Refused in one line instead."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if f.read(4) != b"XDF:":
+            return  # pyxdf says what is wrong
+        at = 4
+        while at < size:
+            f.seek(at)
+            head = f.read(9)
+            width = head[0] if head else 0
+            if width not in (1, 4, 8) or len(head) < 1 + width:
+                return  # a cut or malformed header: pyxdf stops or refuses there
+            length = int.from_bytes(head[1:1 + width], "little")
+            start = at + 1 + width
+            if length > size - start + SLACK_BYTES:
+                raise RecordingError(f"{path}: not a readable XDF file (the chunk at byte {at} claims {length} bytes, "
+                                     f"the file has {size - start} left)")
+            at = start + length
 
 
 def _text(info: dict, key: str) -> str:
@@ -44,6 +67,8 @@ def stream_names(path: str | Path) -> list[str]:
     import pyxdf
 
     try:
+        if Path(path).suffix.lower() == ".xdf":
+            check_chunk_lengths(Path(path))
         return [h.get("name", "") for h in pyxdf.resolve_streams(str(path))]
     except Exception:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors
         return []
@@ -58,6 +83,8 @@ class XdfFile:
         self.path = Path(path)
         if not self.path.is_file():
             raise RecordingError(f"{self.path}: no such file")
+        if self.path.suffix.lower() == ".xdf":
+            check_chunk_lengths(self.path)
         try:
             headers = pyxdf.resolve_streams(str(self.path))
         except Exception as exc:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors

@@ -99,7 +99,12 @@ def test_any_edf_or_bdf_plays_or_is_refused_in_one_line(tmp_path, case):
     _play(tmp_path, *case)
 
 
+XDF_STREAM_HEADER = 64  # the byte where the seed's first stream header chunk starts (its length field: 4 bytes)
+
+
 @given(mutated(SEEDS["rec.xdf"]) | digits_replaced(SEEDS["rec.xdf"].decode("latin-1")).map(
     lambda t: t.encode("latin-1")))
+@example(_edited("rec.xdf", {XDF_STREAM_HEADER + 4: b"\x04"})[1])  # claims 64 MB (pyxdf allocated it: 74 MB peak)
+@example(_edited("rec.xdf", {XDF_STREAM_HEADER: b"\x08" + (1 << 62).to_bytes(8, "little")})[1])  # claims 4 EiB
 def test_any_xdf_plays_or_is_refused_in_one_line(tmp_path, raw):
     _play(tmp_path, "rec.xdf", raw)

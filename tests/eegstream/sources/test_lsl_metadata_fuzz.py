@@ -62,6 +62,6 @@ def test_seed_header_reads_three_channels_with_their_units():
 
 @given(st.one_of(mutated(SEED.encode()), digits_replaced(SEED).map(str.encode)), st.sampled_from(UNIT_CHOICES))
 @example(SEED.replace("<channel_count>3<", "<channel_count>99999999<").encode(), "auto")  # was a 99999999-row list
-@example(SEED.replace("<nominal_srate>256", "<nominal_srate>nan").encode(), "auto")  # liblsl: an invalid header (rate 0)
+@example(SEED.replace("<nominal_srate>256", "<nominal_srate>nan").encode(), "auto")  # liblsl: invalid header, rate 0
 def test_any_stream_header_is_used_or_refused_in_one_line(xml, unit):
     value_or_error(Unusable, lambda: _describe(xml, unit))
