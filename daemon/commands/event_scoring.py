@@ -110,6 +110,9 @@ class CollectingSink:
 
     queued_predictions = 0  # everything is kept at once
 
+    def forget(self, topics: tuple[str, ...]) -> None:
+        return None
+
     async def run(self) -> None:
         await self._closed.wait()
 

@@ -25,8 +25,10 @@ class MqttPublisher:
     """Owns the one broker connection. Alerts (QoS 1, retained) wait in an unbounded queue and leave it only
     once the broker acknowledged them, so a broker outage delays them but never loses one. Predictions wait
     in a queue of `prediction_queue` messages; past that the oldest is dropped and counted. The connection
-    is retried with exponential backoff (0.2 s doubling to 10 s). `status_topic`: where `online`/`offline` and the
-    last will go (a cluster worker's own; default `{prefix}/status`)."""
+    is retried with exponential backoff (0.2 s doubling to 10 s). On every reconnect the latest retained message of
+    each topic (alerts, quality) is sent again first: the broker now connected may be another of `hosts`, or one that
+    restarted without its store, and a subscriber must find every stream's current alert state there. `status_topic`:
+    where `online`/`offline` and the last will go (a cluster worker's own; default `{prefix}/status`)."""
 
     def __init__(self, cfg: MqttConfig, online: dict, max_backoff_s: float = 10.0,
                  status_topic: str | None = None) -> None:
@@ -37,6 +39,8 @@ class MqttPublisher:
         self.max_backoff_s = max_backoff_s
         self._alerts: deque[Outgoing] = deque()
         self._predictions: deque[Outgoing] = deque()
+        self._retained: dict[str, Outgoing] = {}  # the latest retained message sent on each topic
+        self._resend: deque[Outgoing] = deque()  # ... sent again after a reconnect (not counted as submitted)
         self._wakeup = asyncio.Event()
         self._closing = False
         self.connected = asyncio.Event()
@@ -68,6 +72,11 @@ class MqttPublisher:
         online = {**orjson.loads(self.online), "streams": list(streams)}
         self.online = orjson.dumps(online)
         self.submit(Outgoing(self.status_topic, online, 1, True), alert=True)
+
+    def forget(self, topics: tuple[str, ...]) -> None:
+        """Another publisher owns these topics now (a partition moved): never send their messages again."""
+        for topic in topics:
+            self._retained.pop(topic, None)
 
     def submit(self, msg: Outgoing, alert: bool = False) -> None:
         if alert:
@@ -109,6 +118,8 @@ class MqttPublisher:
                 async with client:
                     self.connects += 1
                     await client.publish(self.status_topic, self.online, qos=1, retain=True)
+                    if self.connects > 1:
+                        self._resend = deque(self._retained.values())
                     self.connected.set()
                     log.info("mqtt connected to %s:%d%s", host, port,
                              f" (after outage, {self.backlog} queued)" if outage_logged else "")
@@ -132,10 +143,19 @@ class MqttPublisher:
     async def _send_until_closed(self, client: aiomqtt.Client) -> bool:
         """Send alerts first, then predictions; True once closing and everything is out."""
         while True:
-            if self._alerts:
+            if self._resend:
+                msg = self._resend[0]
+                await client.publish(msg.topic, msg.encode(time.monotonic()), qos=msg.qos, retain=msg.retain)
+                self._resend.popleft()
+            elif self._alerts:
                 msg = self._alerts[0]
                 await client.publish(msg.topic, msg.encode(time.monotonic()), qos=msg.qos, retain=msg.retain)
                 self._alerts.popleft()  # only once acknowledged
+                if msg.retain and msg.topic != self.status_topic:
+                    if msg.payload is None:  # cleared (a stream gone): nothing to restore
+                        self._retained.pop(msg.topic, None)
+                    else:
+                        self._retained[msg.topic] = msg
                 self.published += 1
                 self._done[0] += 1
                 self._settle()

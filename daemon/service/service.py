@@ -55,6 +55,8 @@ class Publisher(Protocol):
 
     def submit(self, msg: Outgoing, alert: bool = False) -> None: ...
 
+    def forget(self, topics: tuple[str, ...]) -> None: ...
+
     @property
     def queued_predictions(self) -> int: ...
 
@@ -578,6 +580,7 @@ class Service:
         for st in self.streams:
             if st.partition == partition and st.active:
                 st.active = False
+                self.publisher.forget((self.topics.alert(st.cfg.id), self.topics.quality(st.cfg.id)))
                 if st.raw is not None:
                     unfinished += [ack for _, ack in st.raw.unacked]
                     st.raw.unacked.clear()

@@ -12,6 +12,9 @@ from service_harness import make_config, running
 
 from eegd.daemon.commands.broker import LocalMosquitto
 from eegd.daemon.service.alert_state import AlertState
+from eegd.daemon.service.config import parse
+from eegd.daemon.service.messages import Outgoing
+from eegd.daemon.service.mqtt_publisher import MqttPublisher
 from eegd.eegstream.formats.csv import read_continuous
 from eegd.eegstream.sources.simulator import write_continuous_csv
 from eegd.eegstream.windowing import recording_windows
@@ -205,3 +208,32 @@ async def test_stalled_broker_bounds_the_queue_counts_drops_and_loses_no_alert(m
     want = expected_alerts(classifier, path)
     for i in range(8):
         assert dedupe([a["state"] for a in subscriber.on(f"eegd/st{i}/alert")]) == want
+
+
+async def test_the_fallback_broker_gets_every_streams_alert_state_after_the_first_is_killed(tmp_path):
+    if not LocalMosquitto.available():
+        pytest.skip("mosquitto is not installed")
+    first, fallback = LocalMosquitto().start(), LocalMosquitto().start()
+    (tmp_path / "unused.csv").touch()
+    cfg = parse({"mqtt": {"hosts": [f"{b.host}:{b.port}" for b in (first, fallback)]},
+                 "stream": [{"source": "csv", "path": "unused.csv"}]}, tmp_path)
+    publisher = MqttPublisher(cfg.mqtt, {"state": "online"})
+    task = asyncio.create_task(publisher.run())
+    try:
+        ongoing = {"schema": 1, "stream": "bed1", "state": "seizure", "since": 12.5}
+        publisher.submit(Outgoing("eegd/bed1/alert", ongoing, 1, True), alert=True)
+        while publisher.published < 1:
+            await asyncio.sleep(0.05)
+        first.stop(kill=True)  # the seizure alarm was raised on the first broker only
+        while publisher.connects < 2:  # predictions go on: the next one finds the connection gone
+            publisher.submit(Outgoing("eegd/bed1/prediction", {"stream": "bed1"}, 0, False))
+            await asyncio.sleep(0.05)
+        late = await asyncio.to_thread(Collector, fallback.host, fallback.port, "eegd/+/alert")
+        try:  # an alarm panel that connects to the fallback now learns of the ongoing seizure
+            await asyncio.to_thread(late.wait_for, lambda s: s.on("bed1/alert") == [ongoing], 10)
+        finally:
+            late.close()
+    finally:
+        await publisher.close(task)
+        first.close()
+        fallback.close()
