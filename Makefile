@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA ?= ../shared/data/epileptic_seizure_train.csv
 
-.PHONY: venv test demo cluster-demo lint model baseline published bench soak clean
+.PHONY: venv test demo cluster-demo lint model baseline published bench soak fuzz chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ bench: venv
 SOAK_MINUTES ?= 120
 soak: venv
 	PYTHONPATH=tests/support $(PY) bench/soak.py --streams 200 --lsl-beds 20 --minutes $(SOAK_MINUTES)
+
+# The fuzzers of every parser of outside input, 20,000 inputs each (minutes); `make test` runs 60 of each.
+fuzz: venv
+	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q -p no:cacheprovider -m fuzz
+
+# Faults on a loop for CHAOS_MINUTES: broker killed every 30 s, LSL outlets vanishing and returning, SIGHUP, a full
+# disk under the fallback broker's store, SIGTERM at the end -> build/chaos.json (not part of `make test`).
+CHAOS_MINUTES ?= 5
+chaos: venv
+	PYTHONPATH=tests/support $(PY) bench/chaos.py --minutes $(CHAOS_MINUTES)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

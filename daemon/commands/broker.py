@@ -42,7 +42,7 @@ class LocalMosquitto:
     when `kill=True`); `start()` again brings it back on the same port (a broker restart)."""
 
     def __init__(self, port: int | None = None, extra_conf: str = "", binary: str | None = None,
-                 persist: bool = False) -> None:
+                 persist: bool = False, persist_dir: Path | None = None) -> None:
         self.binary = binary or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -50,6 +50,7 @@ class LocalMosquitto:
         self.conf = self.dir / "mosquitto.conf"
         self.extra_conf = extra_conf
         self.persist = persist  # keep sessions and queued messages across a clean restart
+        self.persist_dir = persist_dir or self.dir  # where mosquitto.db goes
         self.proc: subprocess.Popen | None = None
         self.log: BinaryIO | None = None
 
@@ -59,7 +60,7 @@ class LocalMosquitto:
 
     def start(self) -> LocalMosquitto:
         # extra_conf applies to this listener (auth, TLS); without it anyone may connect
-        persistence = (f"persistence true\npersistence_location {self.dir}/\nqueue_qos0_messages true"
+        persistence = (f"persistence true\npersistence_location {self.persist_dir}/\nqueue_qos0_messages true"
                        if self.persist else "persistence false")
         # started as root, mosquitto would switch to its own user and lose access to our temp files
         user = "user root\n" if os.geteuid() == 0 else ""
