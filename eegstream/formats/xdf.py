@@ -118,8 +118,11 @@ class XdfFile:
             raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} has an irregular sampling rate")
         if _is_markers(_text(info, "channel_format"), _text(info, "type")):
             raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} holds text markers, not signals")
-        x = np.asarray(eeg["time_series"], dtype=np.float64)
-        n_ch = int(_text(info, "channel_count") or x.shape[1])
+        with np.errstate(invalid="ignore"):  # a value that is no number becomes NaN: a bad sample
+            x = np.asarray(eeg["time_series"], dtype=np.float64)
+        if x.ndim != 2 or not len(x):
+            raise RecordingError(f"{self.path}: stream {_text(info, 'name')!r} has no samples")
+        n_ch = x.shape[1]  # what the samples hold, whatever the header claims
         described = _channels(info)
         raw_labels = [_text(c, "label") if i < len(described) else "" for i, c in enumerate(described[:n_ch])]
         raw_labels += [""] * (n_ch - len(raw_labels))

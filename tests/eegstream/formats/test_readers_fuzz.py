@@ -106,5 +106,6 @@ XDF_STREAM_HEADER = 64  # the byte where the seed's first stream header chunk st
     lambda t: t.encode("latin-1")))
 @example(_edited("rec.xdf", {XDF_STREAM_HEADER + 4: b"\x04"})[1])  # claims 64 MB (pyxdf allocated it: 74 MB peak)
 @example(_edited("rec.xdf", {XDF_STREAM_HEADER: b"\x08" + (1 << 62).to_bytes(8, "little")})[1])  # claims 4 EiB
+@example(SEEDS["rec.xdf"].replace(b"<channel_count>2<", b"<channel_count>99999999<"))  # more channels claimed than held
 def test_any_xdf_plays_or_is_refused_in_one_line(tmp_path, raw):
     _play(tmp_path, "rec.xdf", raw)
