@@ -23,6 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -123,8 +124,7 @@ def _pct(xs: list[float]) -> dict:
             "max_s": round(max(xs), 2) if xs else None}
 
 
-def chaos(args: argparse.Namespace) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="eegd-chaos-"))
+def chaos(args: argparse.Namespace, tmp: Path) -> dict:
     full = tmp / "full"
     disk_full = full_disk(full)
     conf = "allow_anonymous true\nautosave_interval 1"
@@ -252,8 +252,6 @@ def chaos(args: argparse.Namespace) -> dict:
         sub.close()
     for b in brokers:
         b.close()
-    if disk_full:
-        subprocess.run(["umount", "-l", str(full)], check=False)
     result = {
         "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes, "csv_streams": args.streams,
         "lsl_beds": args.lsl_beds, "period_s": args.period_s,
@@ -286,7 +284,14 @@ def main() -> None:
     args = ap.parse_args()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for k, v in chaos(args).items():
+    tmp = Path(tempfile.mkdtemp(prefix="eegd-chaos-"))
+    try:
+        result = chaos(args, tmp)
+    finally:
+        if (tmp / "full").is_mount():
+            subprocess.run(["umount", "-l", str(tmp / "full")], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for k, v in result.items():
         print(f"{k:<34} {v}")
 
 
