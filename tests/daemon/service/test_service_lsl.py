@@ -88,6 +88,7 @@ async def test_a_jittery_device_is_no_quality_event_and_loses_no_window(mosquitt
     dev = JitteryDevice("normal")
     cfg = make_config(mosquitto, [{"source": "lsl", "source_id": dev.source_id, "id": "amp"}], tmp_path)
     async with running(cfg, classifier) as (svc, _):
+        assert await asyncio.to_thread(dev.outlet.wait_for_consumers, 30)  # what it pushes from now on reaches eegd
         await dev.play(8.0)
         expected = (dev.pos / 256.0 * RATE - 120) // 30 + 1  # every window of the samples the device pushed
         for _ in range(100):  # the last windows' way out, on a busy machine too (no latency is asserted here)
