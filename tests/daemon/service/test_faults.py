@@ -61,12 +61,17 @@ async def test_every_alert_is_delivered_across_a_broker_restart(tmp_path, classi
         broker.close()
 
 
-def test_sighup_is_logged_and_the_daemon_goes_on(mosquitto, subscriber, tmp_path):
-    path = write_continuous_csv(tmp_path / "hup.csv", [("normal", 10)], seed=4)
+def _run_looping(mosquitto, tmp_path, stream: str) -> subprocess.Popen:
+    """`eegd run` playing one CSV stream (id `stream`) in a loop at twice real time, its stderr kept."""
+    path = write_continuous_csv(tmp_path / f"{stream}.csv", [("normal", 10)], seed=4)
     conf = tmp_path / "eegd.toml"
     conf.write_text(f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
-                    f'[[stream]]\nsource = "csv"\npath = "{path.name}"\nspeed = 2.0\nloop = true\nid = "hup"\n')
-    proc = subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.PIPE, text=True)
+                    f'[[stream]]\nsource = "csv"\npath = "{path.name}"\nspeed = 2.0\nloop = true\n')
+    return subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.PIPE, text=True)
+
+
+def test_sighup_is_logged_and_the_daemon_goes_on(mosquitto, subscriber, tmp_path):
+    proc = _run_looping(mosquitto, tmp_path, "hup")
     try:
         subscriber.wait_for(lambda s: len(s.on("hup/prediction")) >= 5, 30)
         proc.send_signal(signal.SIGHUP)
@@ -83,11 +88,7 @@ def test_sighup_is_logged_and_the_daemon_goes_on(mosquitto, subscriber, tmp_path
 
 
 def test_sigterm_drains_publishes_and_goes_offline(mosquitto, subscriber, tmp_path):
-    path = write_continuous_csv(tmp_path / "loop.csv", [("normal", 10)], seed=4)
-    conf = tmp_path / "eegd.toml"
-    conf.write_text(f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
-                    f'[[stream]]\nsource = "csv"\npath = "{path.name}"\nspeed = 2.0\nloop = true\n')
-    proc = subprocess.Popen([EEGD, "run", "--config", str(conf)], stderr=subprocess.PIPE, text=True)
+    proc = _run_looping(mosquitto, tmp_path, "loop")
     try:
         subscriber.wait_for(lambda s: len(s.on("loop/prediction")) >= 10, 30)
         proc.send_signal(signal.SIGTERM)
