@@ -25,6 +25,8 @@ SLACK_BYTES = 16 << 20  # a chunk may run past the end of a file cut short, but 
 def check_chunk_lengths(path: Path) -> None:
     """Walk an uncompressed XDF file's chunk headers: pyxdf allocates what a chunk's length field says before
     reading it, so a corrupt length (up to 2**64) would take that much memory. Refused in one line instead."""
+    if path.suffix.lower() != ".xdf":
+        return  # .xdfz: compressed, its chunk lengths are not on disk
     size = path.stat().st_size
     with path.open("rb") as f:
         if f.read(4) != b"XDF:":
@@ -67,8 +69,7 @@ def stream_names(path: str | Path) -> list[str]:
     import pyxdf
 
     try:
-        if Path(path).suffix.lower() == ".xdf":
-            check_chunk_lengths(Path(path))
+        check_chunk_lengths(Path(path))
         return [h.get("name", "") for h in pyxdf.resolve_streams(str(path))]
     except Exception:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors
         return []
@@ -83,8 +84,7 @@ class XdfFile:
         self.path = Path(path)
         if not self.path.is_file():
             raise RecordingError(f"{self.path}: no such file")
-        if self.path.suffix.lower() == ".xdf":
-            check_chunk_lengths(self.path)
+        check_chunk_lengths(self.path)
         try:
             headers = pyxdf.resolve_streams(str(self.path))
         except Exception as exc:  # noqa: BLE001 - pyxdf raises plain Exception/IOError/struct errors
