@@ -21,7 +21,7 @@ venv: $(STAMP)
 
 test: venv
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=15
 
 demo: venv
 	$(VENV)/bin/eegd demo

@@ -27,6 +27,7 @@ from eegd.daemon.commands.bench import rss_mb
 from eegd.daemon.commands.bench_lsl import _play
 from eegd.daemon.commands.broker import LocalMosquitto
 from eegd.daemon.service.config import parse
+from eegd.daemon.service.native_heap import heap_figures
 from eegd.daemon.service.service import Service
 from eegd.eegstream.sources.simulator import write_continuous_csv
 from eegd.models.inference import Classifier
@@ -86,6 +87,8 @@ def plot(samples: list[dict], warmup_min: float, restarts: list[float], png: Pat
     ax.plot(t, [s["rss_mb"] for s in samples], label="resident memory (MB)")
     ax.plot(t, [s["heap_mb"] + samples[0]["rss_mb"] - samples[0]["heap_mb"] for s in samples],
             label="Python heap (tracemalloc), offset to start with RSS")
+    if samples[0].get("c_in_use_mb") is not None:
+        ax.plot(t, [s["c_in_use_mb"] for s in samples], label="C heap in use (glibc mallinfo2)")
     ax.axvline(warmup_min, color="grey", linestyle=":", label="end of warm-up")
     for r in restarts:
         ax.axvline(r, color="red", linestyle="--", linewidth=0.8)
@@ -111,8 +114,11 @@ def _daemon(cfg: dict, args: argparse.Namespace, conn) -> None:  # noqa: ANN001 
         while (elapsed := time.monotonic() - t0) < args.minutes * 60 and not task.done():
             await asyncio.sleep(min(args.sample_s, args.minutes * 60 - elapsed))
             minute = (time.monotonic() - t0) / 60
+            c_heap = heap_figures()
             conn.send({"minute": round(minute, 2), "rss_mb": round(rss_mb(), 1),
                        "heap_mb": round(tracemalloc.get_traced_memory()[0] / 1e6, 2),
+                       "c_in_use_mb": round(c_heap.in_use_mb, 1) if c_heap else None,
+                       "c_free_mb": round(c_heap.free_mb, 1) if c_heap else None,
                        "windows": service.engine.windows, "alerts": sum(st.alerts for st in service.streams),
                        "dropped": service.publisher.dropped_predictions})
             if "warmup" not in snapshots and minute >= args.warmup_min:
@@ -149,7 +155,8 @@ def soak(args: argparse.Namespace) -> dict:
         csv = [{"source": "csv", "path": str(path), "speed": 1.0, "loop": True, "id": f"bed{i}"}
                for i in range(args.streams)]
         lsl = [{"source": "lsl", "source_id": f"{tag}-{i}", "id": f"lsl{i}"} for i in range(args.lsl_beds)]
-        cfg = {"mqtt": {"host": broker.host, "port": broker.port, "client_id": "eegd-soak"}, "stream": csv + lsl}
+        cfg = {"mqtt": {"host": broker.host, "port": broker.port, "client_id": "eegd-soak"},
+               "memory": {"trim_interval_s": args.trim_s}, "stream": csv + lsl}
         ctx = multiprocessing.get_context("spawn")
         conn, child = ctx.Pipe()
         proc = ctx.Process(target=_daemon, args=(cfg, args, child))
@@ -171,8 +178,9 @@ def soak(args: argparse.Namespace) -> dict:
             if msg.get("final"):
                 break
             samples.append(msg)
-            log.warning("soak: minute %.1f of %.0f  rss %.1f MB  heap %.1f MB  windows %d  alerts %d",
-                        msg["minute"], args.minutes, msg["rss_mb"], msg["heap_mb"], msg["windows"], msg["alerts"])
+            log.warning("soak: minute %.1f of %.0f  rss %.1f MB  heap %.1f MB  C heap in use %s MB  windows %d  "
+                        "alerts %d", msg["minute"], args.minutes, msg["rss_mb"], msg["heap_mb"], msg["c_in_use_mb"],
+                        msg["windows"], msg["alerts"])
             args.json.write_text(json.dumps({"samples": samples}, indent=1))  # a run cut short keeps its curve
         proc.join(30)
         stop_players(players)
@@ -192,6 +200,9 @@ def soak(args: argparse.Namespace) -> dict:
         "rss_mb_after_warmup": first["rss_mb"], "rss_mb_end": samples[-1]["rss_mb"],
         "rss_slope_mb_per_h": round(slope_mb_per_h(samples, "rss_mb", args.warmup_min), 2),
         "heap_slope_mb_per_h": round(slope_mb_per_h(samples, "heap_mb", args.warmup_min), 2),
+        "c_heap_in_use_slope_mb_per_h": round(slope_mb_per_h(samples, "c_in_use_mb", args.warmup_min), 2)
+        if samples[-1].get("c_in_use_mb") is not None else None,
+        "memory_trim_interval_s": args.trim_s,
         "rss_slope_second_half_mb_per_h": round(slope_mb_per_h(samples, "rss_mb", (args.warmup_min + args.minutes)
                                                                / 2), 2),
         "alerts_sent": sent, "alerts_received": len(sub.messages), "alerts_lost": lost,
@@ -216,6 +227,7 @@ def main() -> None:
     ap.add_argument("--warmup-min", type=float, default=10.0, help="the slope is fitted after this")
     ap.add_argument("--sample-s", type=float, default=60.0)
     ap.add_argument("--broker-restarts", type=int, default=1)
+    ap.add_argument("--trim-s", type=float, default=60.0, help="[memory] trim_interval_s of the daemon (0: never)")
     ap.add_argument("--frames", type=int, default=1, help="tracemalloc frames kept per allocation")
     ap.add_argument("--json", type=Path, default=Path("build/soak.json"))
     ap.add_argument("--png", type=Path, default=Path("build/soak.png"))

@@ -88,6 +88,11 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class MemoryConfig:
+    trim_interval_s: float = 60.0  # return the C heap's free pages to the system this often (glibc); 0 = never
+
+
+@dataclass(frozen=True)
 class StreamConfig:
     id: str = ""
     source: str = ""
@@ -132,6 +137,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     quality: QualityLimits = field(default_factory=QualityLimits)
     filter: BandSettings = field(default_factory=BandSettings)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     stream: tuple[StreamConfig, ...] = ()
     ingest: IngestConfig | None = None
 
@@ -182,7 +188,7 @@ def parse(data: dict, base_dir: Path = Path(".")) -> Config:
     data = dict(data)
     streams = data.pop("stream", None)
     sections = {}
-    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality", "filter"):
+    for name in ("mqtt", "model", "window", "alerts", "scheduler", "quality", "filter", "memory"):
         if name in data:
             sections[name] = _build(typing.get_type_hints(Config)[name], data.pop(name), name)
     if "ingest" in data:
@@ -348,6 +354,8 @@ def _check_sections(cfg: Config, base_dir: Path) -> Config:
             raise ConfigError(f"quality.{k}: must be > 0")
     if cfg.scheduler.max_wait_ms < 0:
         raise ConfigError("scheduler.max_wait_ms: must be >= 0")
+    if cfg.memory.trim_interval_s < 0:
+        raise ConfigError(f"memory.trim_interval_s: must be >= 0, got {cfg.memory.trim_interval_s}")
     if (problem := cfg.filter.problem()) is not None:
         raise ConfigError(f"filter: {problem}")
     return dataclasses.replace(cfg, mqtt=mqtt, model=model)

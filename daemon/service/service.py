@@ -22,6 +22,7 @@ from eegd.daemon.service.group_runner import GroupRunner
 from eegd.daemon.service.inference_engine import InferenceEngine
 from eegd.daemon.service.messages import ChannelsJson, Outgoing, Topics, float32_values
 from eegd.daemon.service.mqtt_publisher import MqttPublisher, client_for
+from eegd.daemon.service.native_heap import trim_loop
 from eegd.daemon.service.scheduler import Scheduler, WindowBatch
 from eegd.daemon.service.systemd_notify import Notifier
 from eegd.eegstream.band_filter import BandFilter
@@ -485,6 +486,8 @@ class Service:
                 pumps.append(tg.create_task(self.ingest.run(), name="ingest"))
             raw_task = tg.create_task(self.raw.run(), name="mqtt-raw") if self.raw is not None else None
             watchdog = tg.create_task(self.notifier.watchdog_loop(), name="watchdog")
+            trimmer = (tg.create_task(trim_loop(self.cfg.memory.trim_interval_s), name="memory-trim")
+                       if self.cfg.memory.trim_interval_s > 0 else None)
             self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
             stop_wait = asyncio.ensure_future(self.stop.wait())
             running = set(pumps)
@@ -511,6 +514,8 @@ class Service:
             if self.ingest is not None:  # the acks of what was sent go out before the worker leaves
                 await self.ingest.close()
             watchdog.cancel()
+            if trimmer is not None:
+                trimmer.cancel()
 
     # --- discovery: streams that come and go ----------------------------------------------------------------
     def active_ids(self) -> tuple[str, ...]:
