@@ -56,7 +56,7 @@ def trim() -> bool:
 async def trim_loop(interval_s: float) -> None:
     """Every `interval_s`: trim the C heap in a worker thread. The daemon's threads (the model's, liblsl's one
     per inlet) each allocate from malloc arenas of their own; what a burst frees there stays resident until it is
-    reused, and the resident size climbs in steps although nothing leaks (docs/operations.md, "Soak")."""
+    reused, so the resident size moves far from what is live (docs/operations.md, "Soak")."""
     if _LIBC is None:
         log.info("memory: no glibc malloc_trim here; the C heap is not trimmed")
         return
