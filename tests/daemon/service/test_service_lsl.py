@@ -133,19 +133,20 @@ async def test_a_device_back_with_another_layout_restarts_cleanly_and_others_go_
         await first.play(3.0)
         first.close()  # the amplifier is switched for one with four channels at 256 Hz, same source_id
         again = Device("seizure", rate=256.0, channels=("T3", "T4", "C3", "C4"), source_id=first.source_id)
+        assert await asyncio.to_thread(again.outlet.wait_for_consumers, 15)  # re-resolved (its time: another test)
         await again.play(6.0)
         await others
         await asyncio.sleep(0.5)
     before = [p for p in subscriber.on("eegd/bed1/prediction") if "channels" not in p]
     after = [p for p in subscriber.on("eegd/bed1/prediction") if "channels" in p]
-    assert len(before) >= 10 and len(after) >= 10
+    assert len(before) >= 10 and len(after) >= 10, (len(before), len(after))
     assert set(after[-1]["channels"]) == {"T3", "T4", "C3", "C4"}
     # new buffers: the first window of the new layout starts with the new device's first samples (its first chunk,
     # stamped back from its push, may begin a few ms before the old device's last sample)
-    assert after[0]["t_start"] > before[-1]["t_end"] - 0.05
+    assert after[0]["t_start"] > before[-1]["t_end"] - 0.05, (before[-1], after[0])
     assert np.median([p["t_end"] - p["t_start"] for p in after]) == pytest.approx(119 / RATE, abs=2e-3)
     seqs = [p["seq"] for p in subscriber.on("eegd/bed2/prediction")]
-    assert seqs == list(range(len(seqs))) and len(seqs) >= 40  # the other stream never stopped
+    assert seqs == list(range(len(seqs))) and len(seqs) >= 40, seqs  # the other stream never stopped
     assert subscriber.on("eegd/bed2/quality") == []
     assert svc.streams[0].errors == 0
 
