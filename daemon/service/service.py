@@ -15,6 +15,7 @@ import orjson
 
 from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
+from eegd.daemon.service.broker_qos import fit_to_broker
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
 from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
@@ -631,5 +632,6 @@ async def serve(cfg: Config, notifier: Notifier | None = None) -> int:
         pick_device(cfg.model.device)
     except ValueError as exc:  # `cuda` on a host without a usable GPU: a config error, named, before start-up
         raise ConfigError(f"model.device: {exc} (\"auto\" falls back to the CPU)") from None
+    cfg = await fit_to_broker(cfg)
     classifier = Classifier.from_path(cfg.model.path, cfg.model.device)
     return await Service(cfg, classifier, notifier).run()

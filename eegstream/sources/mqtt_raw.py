@@ -44,6 +44,7 @@ class RawSubscription:
         self.queues: dict[str, asyncio.Queue[RawItem]] = {}
         self.overflows = 0
         self.connected = asyncio.Event()
+        self._granted_said = (0, 0)  # (refused, QoS 0) subscriptions last reported
 
     def topic(self, stream: str) -> str:
         return f"{self.prefix}/{stream}/raw"
@@ -58,8 +59,11 @@ class RawSubscription:
         while True:
             try:
                 async with self.connect() as client:
+                    granted: list[int] = []
                     for i in range(0, len(topics), SUBSCRIBE_BATCH):
-                        await client.subscribe(topics[i : i + SUBSCRIBE_BATCH])
+                        codes = await client.subscribe(topics[i : i + SUBSCRIBE_BATCH])
+                        granted += [int(getattr(c, "value", c)) for c in codes]
+                    self._check_granted([t for t, _ in topics], granted)
                     self.connected.set()
                     log.info("mqtt raw: subscribed to %d stream(s) under %s/+/raw", len(topics), self.prefix)
                     backoff, logged = 0.2, False
@@ -72,6 +76,22 @@ class RawSubscription:
                     logged = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _check_granted(self, topics: list[str], granted: list[int]) -> None:
+        """One line for what the broker's SUBACK refused (0x80: those streams get nothing) or granted at QoS 0
+        only (what a device sends while eegd is away is lost), once per episode."""
+        refused = [t for t, g in zip(topics, granted, strict=True) if g > 2]
+        qos0 = [t for t, g in zip(topics, granted, strict=True) if g == 0]
+        said = (len(refused), len(qos0))
+        if said == self._granted_said:
+            return
+        self._granted_said = said
+        if refused:
+            log.error("mqtt raw: the broker refused %d of %d raw subscriptions (first %s): those streams get no "
+                      "samples", len(refused), len(topics), refused[0])
+        if qos0:
+            log.warning("mqtt raw: the broker grants QoS 0 only on %d of %d raw topics (first %s): what a device "
+                        "sends while eegd is away is lost", len(qos0), len(topics), qos0[0])
 
     def _route(self, topic: str, payload: object) -> None:
         q = self.queues.get(topic)
