@@ -105,6 +105,8 @@ class StreamConfig:
     discover: bool = False  # every outlet matching name/type, now and later, becomes a stream of its own
     drop_after_s: float = 30.0  # discovery: a stream whose outlet is gone this long is dropped
     hostname_in_id: bool = False  # discovery: stream id <source_id>-<hostname> (hosts that share source_ids)
+    match: str | None = None  # mqtt discovery: the stream ids (a glob, "home-*") whose raw topics become streams
+    max_streams: int = 1000  # mqtt discovery: streams taken at most; further ids are refused
     # file (csv: the same); `name` picks an XDF file's stream
     path: str | None = None
     speed: float = 1.0
@@ -240,6 +242,8 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
     key = f"stream[{i}]"
     if s.hostname_in_id and not s.discover:
         raise ConfigError(f"{key}.hostname_in_id: only for discover = true")
+    if s.match is not None and not (s.source == "mqtt" and s.discover):
+        raise ConfigError(f"{key}.match: only for an mqtt stream with discover = true")
     if s.source == "lsl":
         if not (s.name or s.type or s.source_id):
             raise ConfigError(f"{key}: an lsl stream needs name, type or source_id")
@@ -261,13 +265,20 @@ def _check_stream(s: StreamConfig, i: int, base_dir: Path) -> StreamConfig:
                 raise ConfigError(f"{key}.{k}: only for csv streams")
         default_id = s.source_id or s.name or s.type or ""
     elif s.source == "mqtt":
-        if not s.id:
-            raise ConfigError(f"{key}.id: required for an mqtt stream (its samples come on {{prefix}}/{{id}}/raw)")
         for k in ("name", "type", "source_id", "path", "rate", "channels"):
             if getattr(s, k) is not None:
                 raise ConfigError(f"{key}.{k}: not for mqtt streams (each raw message says its rate and channels)")
-        if s.discover or s.unit != "auto":
-            raise ConfigError(f"{key}: discover and unit are for lsl streams (raw messages carry µV)")
+        if s.unit != "auto":
+            raise ConfigError(f"{key}.unit: only for lsl streams (raw messages carry µV)")
+        if s.discover:
+            if s.id or not s.match:
+                raise ConfigError(f"{key}.discover: needs match (a glob of stream ids, e.g. \"home-*\") and no id "
+                                  "(each raw topic's id becomes its stream id)")
+            if s.max_streams < 1:
+                raise ConfigError(f"{key}.max_streams: must be >= 1, got {s.max_streams}")
+            return s
+        if not s.id:
+            raise ConfigError(f"{key}.id: required for an mqtt stream (its samples come on {{prefix}}/{{id}}/raw)")
         default_id = s.id
     elif s.source in FILE_SOURCES:
         if s.path is None:

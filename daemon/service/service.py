@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fnmatch
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from eegd.daemon import __version__
 from eegd.daemon.service.alert_state import AlertState
 from eegd.daemon.service.broker_qos import fit_to_broker
 from eegd.daemon.service.channel_fusion import fuse_labels, severity
-from eegd.daemon.service.config import FILE_SOURCES, Config, ConfigError, StreamConfig
+from eegd.daemon.service.config import FILE_SOURCES, STREAM_ID, Config, ConfigError, StreamConfig
 from eegd.daemon.service.gc_pauses import steady_gc
 from eegd.daemon.service.group_runner import GroupRunner
 from eegd.daemon.service.inference_engine import InferenceEngine
@@ -114,7 +115,8 @@ class Service:
         self.engine = InferenceEngine(classifier, cfg.model.threads)
         self.topics = Topics(cfg.mqtt.topic_prefix)
         configured = [s for s in cfg.stream if not s.discover]
-        self.discover_cfgs = [s for s in cfg.stream if s.discover]
+        self.discover_cfgs = [s for s in cfg.stream if s.discover and s.source == "lsl"]
+        self.raw_discover = [s for s in cfg.stream if s.discover and s.source == "mqtt"]
         self.streams = [StreamState(s, i, AlertState.from_config(cfg.alerts)) for i, s in enumerate(configured)]
         self.ingest: Ingest | None = None  # a cluster worker: its share of the raw streams
         status_topic = None
@@ -143,10 +145,11 @@ class Service:
         self._window_period = cfg.window.hop / self.model_rate  # seconds from one window's start to the next
         self.raw: RawSubscription | None = None  # the broker connection of the `source = "mqtt"` streams
         mqtt_ids = [st.cfg.id for st in self.streams if st.cfg.source == "mqtt"]
-        if mqtt_ids:
+        self.raw_refused = 0  # raw topics of ids no discovery takes
+        if mqtt_ids or self.raw_discover:
             m = cfg.mqtt
             self.raw = RawSubscription(lambda: client_for(m, f"{m.client_id}-raw", clean_session=False),
-                                       m.topic_prefix)
+                                       m.topic_prefix, discover=self._raw_stream if self.raw_discover else None)
             for sid in mqtt_ids:
                 self.raw.register(sid)
             for st in self.streams:
@@ -492,6 +495,8 @@ class Service:
             self.notifier.notify("READY=1", f"STATUS=serving {len(self.streams)} stream(s)")
             stop_wait = asyncio.ensure_future(self.stop.wait())
             running = set(pumps)
+            if self.raw_discover:  # streams come with their raw topics: the service runs until stopped
+                running.add(raw_task)  # type: ignore[arg-type]
             while running and not self.stop.is_set():
                 done, _ = await asyncio.wait(running | {stop_wait}, return_when=asyncio.FIRST_COMPLETED)
                 running -= done
@@ -542,6 +547,36 @@ class Service:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    def _raw_stream(self, sid: str) -> asyncio.Queue[RawItem] | None:
+        """The first message on the raw topic of an id not configured: a stream of its own when the id matches a
+        discovery's `match` and that discovery has room (`max_streams`); else refused and counted."""
+        raw = self.raw
+        assert raw is not None
+        d = next((d for d in self.raw_discover if fnmatch.fnmatchcase(sid, d.match or "")), None)
+        taken = 0 if d is None else sum(st.active and st.discovered and fnmatch.fnmatchcase(st.cfg.id, d.match or "")
+                                        for st in self.streams)
+        why = ("no valid stream id" if not STREAM_ID.match(sid) else "matches no discovery's match" if d is None
+               else f"over max_streams = {d.max_streams}" if taken >= d.max_streams
+               else "the daemon is stopping" if self._stopping or self._tg is None else None)
+        if why is not None:
+            self.raw_refused += 1
+            if self.raw_refused in (1, 10, 100) or self.raw_refused % 10000 == 0:
+                log.warning("discovery: raw topic %s refused: %s (%d refused so far)",
+                            raw.topic(sid), why, self.raw_refused)
+            return None
+        assert d is not None and self._tg is not None
+        st = StreamState(dataclasses.replace(d, id=sid, discover=False, match=None), len(self.streams),
+                         AlertState.from_config(self.cfg.alerts), discovered=True)
+        st.quality_counts.update(duplicates=0, bad_payloads=0)
+        self.streams.append(st)
+        log.info("discovery: new stream %s (raw topic %s)", sid, raw.topic(sid))
+        self.publisher.set_streams(self.active_ids())
+        queue = raw.register(sid)
+        task = self._tg.create_task(self.pump(st), name=f"stream-{sid}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return queue
+
     def _drop(self, st: StreamState) -> None:
         """A discovered stream whose device is gone: its retained alert and quality are cleared (no ghost alarm),
         the status lists the streams left, and the outlet may be discovered again later."""
@@ -551,7 +586,10 @@ class Service:
         for topic in (self.topics.alert(st.cfg.id), self.topics.quality(st.cfg.id)):
             self.publisher.submit(Outgoing(topic, None, 1, True), alert=True)
         self.publisher.set_streams(self.active_ids())
-        self._found_by.pop(st.cfg.id).forget(st.cfg.id)
+        if st.cfg.source == "mqtt":
+            self.raw.forget(st.cfg.id)  # type: ignore[union-attr]
+        else:
+            self._found_by.pop(st.cfg.id).forget(st.cfg.id)
         log.info("discovery: stream %s dropped", st.cfg.id)
 
     # --- a cluster worker: streams that come with the partitions it is given ------------------------------

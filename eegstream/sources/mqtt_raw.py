@@ -38,9 +38,13 @@ class RawSubscription:
     counted (the stream's timeline shows it as a gap). Reconnects with exponential backoff."""
 
     def __init__(self, connect: Callable[[], aiomqtt.Client], prefix: str, queue_size: int = 1024,
-                 max_backoff_s: float = 5.0) -> None:
+                 max_backoff_s: float = 5.0,
+                 discover: Callable[[str], asyncio.Queue[RawItem] | None] | None = None) -> None:
+        """`discover`: with it, every `{prefix}/+/raw` topic is read, and the stream id of one that is not
+        registered is offered to it: it registers the stream (returning its queue) or refuses it (None)."""
         self.connect, self.prefix = connect, prefix
         self.queue_size, self.max_backoff_s = queue_size, max_backoff_s
+        self.discover = discover
         self.queues: dict[str, asyncio.Queue[RawItem]] = {}
         self.overflows = 0
         self.connected = asyncio.Event()
@@ -53,9 +57,13 @@ class RawSubscription:
         """The queue of a stream's messages; register every stream before `run` starts."""
         return self.queues.setdefault(self.topic(stream), asyncio.Queue(self.queue_size))
 
+    def forget(self, stream: str) -> None:
+        """A discovered stream that ended: its next message is offered to `discover` again."""
+        self.queues.pop(self.topic(stream), None)
+
     async def run(self) -> None:
         backoff, logged = 0.2, False
-        topics = [(t, 1) for t in self.queues]
+        topics = [(self.topic("+"), 1)] if self.discover else [(t, 1) for t in self.queues]
         while True:
             try:
                 async with self.connect() as client:
@@ -65,7 +73,8 @@ class RawSubscription:
                         granted += [int(getattr(c, "value", c)) for c in codes]
                     self._check_granted([t for t, _ in topics], granted)
                     self.connected.set()
-                    log.info("mqtt raw: subscribed to %d stream(s) under %s/+/raw", len(topics), self.prefix)
+                    log.info("mqtt raw: subscribed to %s under %s/+/raw", "every stream" if self.discover
+                             else f"{len(topics)} stream(s)", self.prefix)
                     backoff, logged = 0.2, False
                     async for message in client.messages:
                         self._route(message.topic.value, message.payload)
@@ -96,7 +105,8 @@ class RawSubscription:
     def _route(self, topic: str, payload: object) -> None:
         q = self.queues.get(topic)
         if q is None:
-            return
+            if self.discover is None or (q := self.discover(topic[len(self.prefix) + 1 : -len("/raw")])) is None:
+                return
         data = payload if isinstance(payload, bytes) else str(payload).encode()
         if q.full():
             q.get_nowait()

@@ -134,3 +134,33 @@ async def test_what_a_device_sent_while_the_daemon_restarted_is_classified_after
     # delay the same in both)
     first = subscriber.on("eegd/home3/prediction")[0]
     assert after[0]["t_start"] - t_down == pytest.approx(first["t_start"] - dev.t0, abs=0.01)
+
+
+async def test_raw_topics_of_ids_matching_the_pattern_become_streams_up_to_max_streams(mosquitto, subscriber,
+                                                                                       classifier, tmp_path, caplog):
+    cfg = make_config(mosquitto, [{"source": "mqtt", "discover": True, "match": "home-*", "max_streams": 2}],
+                      tmp_path)
+    caplog.set_level(logging.WARNING, logger="eegd.daemon.service.service")
+    async with running(cfg, classifier) as (svc, _):
+        await asyncio.wait_for(svc.raw.connected.wait(), 10)
+        devices = [Device(mosquitto, sid, seed=i) for i, sid in enumerate(("home-1", "ward-9", "home-2", "home-3"))]
+        try:
+            for dev in devices:  # home-1 and home-2 are taken; ward-9 matches nothing, home-3 is one too many
+                dev.send(60)
+            await asyncio.to_thread(subscriber.wait_for, lambda s: all(
+                len(s.on(f"eegd/{sid}/prediction")) >= 10 for sid in ("home-1", "home-2")), 15)
+            await asyncio.sleep(0.5)
+        finally:
+            for dev in devices:
+                dev.close()
+        assert svc.active_ids() == ("home-1", "home-2")
+    assert not subscriber.on("eegd/ward-9/prediction") and not subscriber.on("eegd/home-3/prediction")
+    for sid in ("home-1", "home-2"):
+        preds = subscriber.on(f"eegd/{sid}/prediction")
+        assert [p["seq"] for p in preds] == list(range(len(preds)))
+        assert len(preds) == (int(60 * N * 173.61 / RATE) - 120) // 30 + 1  # from the first message on: none lost
+    statuses = [p["streams"] for t, p, _ in subscriber.messages if t == "eegd/status" and p.get("state") == "online"]
+    assert ["home-1", "home-2"] in statuses  # the status lists the streams found
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "eegd/ward-9/raw refused: matches no discovery's match" in refused[0]
+    assert svc.raw_refused == 120  # every message of the two refused ids counted, the first said
