@@ -38,7 +38,6 @@ T = TypeVar("T")
 PULL_BATCH = 256
 PULL_EXPIRES_S = 0.5  # a pull waits this long for messages: the owner pulls again well within the pin timeout
 LEASE_MARGIN_S = 0.25  # the owner gives a partition up this long before the server could have moved the pin
-CONNECT_S = 15.0  # the first connection to the cluster
 HEARTBEAT_S = 0.5  # each worker renews its entry in the workers bucket this often ...
 WORKER_TTL_S = 2.0  # ... and is taken for gone once it has not for this long
 
@@ -111,13 +110,15 @@ class Ingest:
 
     async def connect(self) -> None:
         """Connection and set-up; `JetStreamError` (one line) when the cluster cannot serve this config."""
-        try:  # once connected, reconnects for ever; the first connection is given CONNECT_S (then systemd restarts)
+        try:  # once connected, reconnects for ever; the first connection is given connect_timeout_s (then systemd
+            # restarts the worker)
             self.nc = await asyncio.wait_for(nats.connect(
                 list(self.cfg.servers), name=self.cfg.worker, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                 connect_timeout=5, error_cb=self._error, disconnected_cb=self._disconnected,
-                reconnected_cb=self._reconnected), CONNECT_S)
+                reconnected_cb=self._reconnected), self.cfg.connect_timeout_s)
         except TimeoutError:
-            raise JetStreamError(f"none of {', '.join(self.cfg.servers)} answers within {CONNECT_S:g} s") from None
+            raise JetStreamError(f"none of {', '.join(self.cfg.servers)} answers within "
+                                 f"{self.cfg.connect_timeout_s:g} s") from None
         except (nats.errors.Error, OSError) as exc:
             raise JetStreamError(f"none of {', '.join(self.cfg.servers)} answers ({exc or type(exc).__name__})") \
                 from None

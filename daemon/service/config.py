@@ -128,6 +128,7 @@ class IngestConfig:
     pin_timeout_s: float = 2.0  # a partition's owner that has not pulled for this long loses it to another worker
     max_ack_pending: int = 20000  # unacknowledged raw messages per partition (back-pressure on the owner)
     alerts_bucket: str = "EEGD_ALERTS"  # the JetStream KV bucket of every stream's alert state
+    connect_timeout_s: float = 15.0  # the first connection to the cluster (then the worker reconnects for ever)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def _check_ingest(g: IngestConfig) -> IngestConfig:
         raise ConfigError(f"ingest.worker: {g.worker!r} may hold only letters, digits, '_' and '-'")
     if g.max_raw_bytes < 1024:
         raise ConfigError(f"ingest.max_raw_bytes: must be >= 1024, got {g.max_raw_bytes}")
-    for k in ("max_age_s", "ack_wait_s", "pin_timeout_s"):
+    for k in ("max_age_s", "ack_wait_s", "pin_timeout_s", "connect_timeout_s"):
         if getattr(g, k) <= 0:
             raise ConfigError(f"ingest.{k}: must be > 0")
     if g.max_ack_pending < 1:
