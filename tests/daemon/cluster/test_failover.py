@@ -110,6 +110,7 @@ def test_a_stopped_worker_gives_its_partitions_up_and_gets_them_back_without_pub
         assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, sid
 
 
+@pytest.mark.known_defect
 @pytest.mark.xfail(reason="known defect: after a NATS node is killed a stream can miss seconds of windows (a worker "
                    "connected to that node loses them); the resume assertions hold", strict=False)
 def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, workers):

