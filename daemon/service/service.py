@@ -183,11 +183,13 @@ class Service:
             if st.queue is None:
                 assert self.raw is not None
                 queue, max_bytes, done = self.raw.register(st.cfg.id), self.cfg.mqtt.max_raw_bytes, None
-            else:
+                hold_s = 0.0
+            else:  # what a lost connection took is delivered again after the ack wait: a hole waits for it
                 assert self.ingest is not None
                 queue, max_bytes, done = st.queue, self.ingest.cfg.max_raw_bytes, self.ingest.ack
+                hold_s = 2 * self.ingest.cfg.ack_wait_s
             st.raw = MqttRawSource(queue, st.cfg.id, self.cfg.quality.gap_periods, max_bytes,
-                                   lambda kind, why, t: self._raw_fault(st, kind, why, t), done)
+                                   lambda kind, why, t: self._raw_fault(st, kind, why, t), done, hold_s)
             return st.raw
         return make_source(st.cfg, recordings, self.cfg.quality.gap_periods, st.discovered)
 

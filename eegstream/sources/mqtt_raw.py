@@ -122,12 +122,17 @@ class MqttRawSource:
     told to `report` (with the time of the stream's newest samples) and skipped; the stream goes on.
 
     Messages that carry an ack wait in `unacked` with the time of their last sample until `release` says the
-    windows holding them are done; those skipped go to `done` at once."""
+    windows holding them are done; those skipped go to `done` at once.
+
+    `hold_s` (a cluster worker: JetStream delivers a message again once its ack wait has passed, after newer ones
+    when the first delivery was lost with a connection): a numbered message after a hole in `seq` waits, with
+    those after it, up to `hold_s` for the hole's messages; then they go on in order and the timeline reports
+    what is still missing as a gap."""
 
     def __init__(self, queue: asyncio.Queue[RawItem], stream: str, gap_periods: float = 3.0,
                  max_bytes: int = MAX_RAW_BYTES, report: Callable[[str, str, float], None] | None = None,
-                 done: Callable[[list[str]], None] | None = None) -> None:
-        self.stream, self.max_bytes = stream, max_bytes
+                 done: Callable[[list[str]], None] | None = None, hold_s: float = 0.0) -> None:
+        self.stream, self.max_bytes, self.hold_s = stream, max_bytes, hold_s
         self.queue = queue
         self.timeline = RawTimeline(gap_periods)
         self.report = report or (lambda kind, why, t: log.warning("stream %s: raw message %s: %s", stream, kind, why))
@@ -135,9 +140,16 @@ class MqttRawSource:
         self.unacked: collections.deque[tuple[float, str]] = collections.deque()
         self._first: tuple[RawItem, RawChunk] | None = None
 
-    async def _next(self) -> tuple[RawItem, RawChunk]:
+    async def _next(self, until: float | None = None) -> tuple[RawItem, RawChunk] | None:
+        """The next usable message; None once the monotonic time `until` has come without one."""
         while True:
-            item = await self.queue.get()
+            if until is None:
+                item = await self.queue.get()
+            else:
+                try:
+                    item = await asyncio.wait_for(self.queue.get(), max(0.0, until - time.monotonic()))
+                except TimeoutError:
+                    return None
             try:
                 return item, parse(item.payload, self.max_bytes)
             except RawPayloadError as exc:
@@ -145,18 +157,46 @@ class MqttRawSource:
                 if item.ack is not None:
                     self.done([item.ack])
 
+    async def _in_order(self, first: tuple[RawItem, RawChunk] | None) -> AsyncIterator[tuple[RawItem, RawChunk]]:
+        """`first`, then the messages, those after a hole in `seq` held back up to `hold_s` (see the class)."""
+        held: dict[int, tuple[RawItem, RawChunk]] = {}
+        expected: int | None = None  # the seq after the last one taken
+        until = 0.0
+        ready = [first] if first else []
+        while True:
+            while ready:
+                item, raw = ready.pop(0)
+                yield item, raw
+                if raw.seq is not None and self.timeline.newest == raw.t0:  # taken, not a repeat
+                    expected = raw.seq + 1
+                if not ready and expected in held:  # the hole is filled: the held ones follow
+                    ready.append(held.pop(expected))  # type: ignore[arg-type]
+            got = await self._next(until if held else None)
+            if got is None:  # the hole stays: what was held goes on, in order, and the timeline sees the gap
+                ready, held = [held[k] for k in sorted(held)], {}
+                continue
+            seq = got[1].seq
+            if self.hold_s > 0 and seq is not None and expected is not None and seq > expected:
+                if not held:
+                    until = time.monotonic() + self.hold_s
+                old = held.pop(seq, None)
+                if old is not None and old[0].ack is not None:  # delivered again while held
+                    self.done([old[0].ack])
+                held[seq] = got
+                continue
+            ready = [got]
+
     async def open(self) -> StreamInfo:
         """Waits for the stream's first usable message: its rate and channels are the stream's layout."""
         self._first = await self._next()
+        assert self._first is not None
         raw = self._first[1]
         return StreamInfo(raw.rate, raw.channels)
 
     async def chunks(self, want: Callable[[], int] | None = None) -> AsyncIterator[Chunk]:
         """Chunks as their messages come (`want` is not needed: the device paces them)."""
-        first, self._first = self._first, None
-        while True:
-            item, raw = first or await self._next()
-            first = None
+        ordered, self._first = self._in_order(self._first), None
+        async for item, raw in ordered:
             placed = self.timeline.place(raw, item.received)
             if placed is None:
                 self.report("duplicate", f"seq {raw.seq}, t0 {raw.t0:.3f}", self.timeline.newest)
