@@ -1,8 +1,9 @@
 """Soak: hours of real-time CSV streams and LSL beds; memory every minute, its slope after warm-up, what grows.
 
 `make soak` runs 200 CSV streams plus 20 LSL beds of 21 channels at 256 Hz (outlets played by another process, as
-devices do) for 120 minutes with a broker restart half way. Every `--sample-s` it records resident memory, the
-Python heap as tracemalloc sees it (numpy arrays included) and the daemon's counters. The report fits a line
+devices do) for 120 minutes with a broker restart half way. Every `--sample-s` it records resident memory (and its
+lowest and highest since the last sample, read every 2 s), the Python heap as tracemalloc sees it (numpy arrays
+included), glibc's C heap figures and the daemon's counters. The report fits a line
 through the samples after `--warmup-min`, compares the heap snapshot at the warm-up's end with later ones (the
 allocation sites that grew), counts alerts sent against received, and writes build/soak.json and build/soak.png.
 """
@@ -34,6 +35,7 @@ from eegd.models.inference import Classifier
 
 log = logging.getLogger("soak")
 QUALITY = ("gaps", "time_reversals", "bad_windows", "lost_samples")
+RSS_EVERY_S = 2.0  # resident memory is read this often; each sample keeps the lowest and highest since the last
 
 
 def slope_mb_per_h(samples: list[dict], key: str, after_min: float) -> float:
@@ -85,6 +87,9 @@ def plot(samples: list[dict], warmup_min: float, restarts: list[float], png: Pat
     t = [s["minute"] for s in samples]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(t, [s["rss_mb"] for s in samples], label="resident memory (MB)")
+    if "rss_low_mb" in samples[0]:
+        ax.fill_between(t, [s["rss_low_mb"] for s in samples], [s["rss_high_mb"] for s in samples], alpha=0.2,
+                        label="its lowest and highest in each minute")
     ax.plot(t, [s["heap_mb"] + samples[0]["rss_mb"] - samples[0]["heap_mb"] for s in samples],
             label="Python heap (tracemalloc), offset to start with RSS")
     if samples[0].get("c_in_use_mb") is not None:
@@ -112,10 +117,16 @@ def _daemon(cfg: dict, args: argparse.Namespace, conn) -> None:  # noqa: ANN001 
         task = asyncio.create_task(service.run())
         t0 = time.monotonic()
         while (elapsed := time.monotonic() - t0) < args.minutes * 60 and not task.done():
-            await asyncio.sleep(min(args.sample_s, args.minutes * 60 - elapsed))
+            # resident memory every RSS_EVERY_S between samples: the trims make it a sawtooth, and one reading a
+            # minute would land anywhere on it (its phase drifting against the trims' reads as a slope)
+            until, low, high = time.monotonic() + min(args.sample_s, args.minutes * 60 - elapsed), float("inf"), 0.0
+            while (left := until - time.monotonic()) > 0:
+                await asyncio.sleep(min(RSS_EVERY_S, left))
+                low, high = min(low, rss := rss_mb()), max(high, rss)
             minute = (time.monotonic() - t0) / 60
             c_heap = heap_figures()
             conn.send({"minute": round(minute, 2), "rss_mb": round(rss_mb(), 1),
+                       "rss_low_mb": round(low, 1), "rss_high_mb": round(high, 1),
                        "heap_mb": round(tracemalloc.get_traced_memory()[0] / 1e6, 2),
                        "c_in_use_mb": round(c_heap.in_use_mb, 1) if c_heap else None,
                        "c_free_mb": round(c_heap.free_mb, 1) if c_heap else None,
@@ -178,9 +189,9 @@ def soak(args: argparse.Namespace) -> dict:
             if msg.get("final"):
                 break
             samples.append(msg)
-            log.warning("soak: minute %.1f of %.0f  rss %.1f MB  heap %.1f MB  C heap in use %s MB  windows %d  "
-                        "alerts %d", msg["minute"], args.minutes, msg["rss_mb"], msg["heap_mb"], msg["c_in_use_mb"],
-                        msg["windows"], msg["alerts"])
+            log.warning("soak: minute %.1f of %.0f  rss %.1f MB (%.1f-%.1f)  heap %.1f MB  C heap in use %s MB  "
+                        "windows %d  alerts %d", msg["minute"], args.minutes, msg["rss_mb"], msg["rss_low_mb"],
+                        msg["rss_high_mb"], msg["heap_mb"], msg["c_in_use_mb"], msg["windows"], msg["alerts"])
             args.json.write_text(json.dumps({"samples": samples}, indent=1))  # a run cut short keeps its curve
         proc.join(30)
         stop_players(players)
@@ -199,6 +210,8 @@ def soak(args: argparse.Namespace) -> dict:
         "warmup_minutes": args.warmup_min, "broker_restarted_at_minutes": [round(m, 1) for m in restarted],
         "rss_mb_after_warmup": first["rss_mb"], "rss_mb_end": samples[-1]["rss_mb"],
         "rss_slope_mb_per_h": round(slope_mb_per_h(samples, "rss_mb", args.warmup_min), 2),
+        "rss_low_slope_mb_per_h": round(slope_mb_per_h(samples, "rss_low_mb", args.warmup_min), 2),
+        "rss_high_slope_mb_per_h": round(slope_mb_per_h(samples, "rss_high_mb", args.warmup_min), 2),
         "heap_slope_mb_per_h": round(slope_mb_per_h(samples, "heap_mb", args.warmup_min), 2),
         "c_heap_in_use_slope_mb_per_h": round(slope_mb_per_h(samples, "c_in_use_mb", args.warmup_min), 2)
         if samples[-1].get("c_in_use_mb") is not None else None,
