@@ -1,6 +1,7 @@
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
+@pytest.mark.known_defect  # hung on a fresh clone (no worker started; not yet understood): make known-defects
 def test_cluster_demo_shows_both_workers_classifying_and_ctrl_c_stops_everything_it_started():
     binary = find_nats_server()
     if binary is None or server_version(binary) < MIN_VERSION:
@@ -35,6 +37,8 @@ def test_cluster_demo_shows_both_workers_classifying_and_ctrl_c_stops_everything
                             stderr=subprocess.DEVNULL, text=True)
     lines: list[str] = []
     started: set[int] = set()
+    watchdog = threading.Timer(120, demo.kill)  # a demo that never prints ends the read, and the test fails
+    watchdog.start()
     try:
         deadline = time.monotonic() + 90
         while not any(line.startswith("6 streams,") for line in lines):  # every device classified
@@ -44,6 +48,7 @@ def test_cluster_demo_shows_both_workers_classifying_and_ctrl_c_stops_everything
         demo.send_signal(signal.SIGINT)  # Ctrl-C
         rest, _ = demo.communicate(timeout=60)
     finally:
+        watchdog.cancel()
         if demo.poll() is None:
             demo.kill()
     assert demo.returncode == 0
