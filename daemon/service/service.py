@@ -102,6 +102,10 @@ class StreamState:
     raw: MqttRawSource | None = None  # ... whose messages are acknowledged as their windows are done
     task: asyncio.Task | None = None
 
+    def __post_init__(self) -> None:
+        if self.cfg.source == "mqtt":  # raw messages can also be repeats or unusable
+            self.quality_counts.update(duplicates=0, bad_payloads=0)
+
 
 class Service:
     def __init__(self, cfg: Config, classifier: Classifier, notifier: Notifier | None = None,
@@ -152,9 +156,6 @@ class Service:
                                        m.topic_prefix, discover=self._raw_stream if self.raw_discover else None)
             for sid in mqtt_ids:
                 self.raw.register(sid)
-            for st in self.streams:
-                if st.cfg.source == "mqtt":
-                    st.quality_counts.update(duplicates=0, bad_payloads=0)
 
     # --- per stream: source -> (resampler) -> ring buffer -> windows -> scheduler ---------------------------
     async def pump(self, st: StreamState, recordings: list[Recording] | None = None) -> None:
@@ -486,7 +487,7 @@ class Service:
             pumps = [tg.create_task(self.pump(st, self._preloaded.get(st.cfg.id)), name=f"stream-{st.cfg.id}")
                      for st in singles]
             pumps += [tg.create_task(self.pump_block(g), name=f"block-{i}") for i, g in enumerate(blocks)]
-            pumps += [tg.create_task(self.discover(d, tg), name=f"discover-{i}")
+            pumps += [tg.create_task(self.discover(d), name=f"discover-{i}")
                       for i, d in enumerate(self.discover_cfgs)]
             if self.ingest is not None:
                 pumps.append(tg.create_task(self.ingest.run(), name="ingest"))
@@ -529,7 +530,7 @@ class Service:
     def active_ids(self) -> tuple[str, ...]:
         return tuple(st.cfg.id for st in self.streams if st.active)
 
-    async def discover(self, d: StreamConfig, tg: asyncio.TaskGroup) -> None:
+    async def discover(self, d: StreamConfig) -> None:
         """Every outlet matching `d` becomes a stream of its own, as it appears; one task for the discovery."""
         discovery = Discovery(d.name, d.type, d.hostname_in_id, forget_after_s=max(d.drop_after_s, 5.0))
         log.info("discovery: every LSL outlet with %s becomes a stream", discovery.pred)
@@ -545,9 +546,16 @@ class Service:
             self._found_by[cfg.id] = discovery
             log.info("discovery: new stream %s (%s on %s)", cfg.id, found.source_id or found.name, found.hostname)
             self.publisher.set_streams(self.active_ids())
-            task = tg.create_task(self.pump(st), name=f"stream-{cfg.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_stream(st, self.pump(st))
+
+    def _start_stream(self, st: StreamState, coro) -> asyncio.Task:  # noqa: ANN001 - a coroutine
+        """A stream that began while serving (discovered, or a partition's): its task in the service's task group,
+        kept in `_tasks` until it ends."""
+        assert self._tg is not None
+        task = self._tg.create_task(coro, name=f"stream-{st.cfg.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _raw_stream(self, sid: str) -> asyncio.Queue[RawItem] | None:
         """The first message on the raw topic of an id not configured: a stream of its own when the id matches a
@@ -566,17 +574,14 @@ class Service:
                 log.warning("discovery: raw topic %s refused: %s (%d refused so far)",
                             raw.topic(sid), why, self.raw_refused)
             return None
-        assert d is not None and self._tg is not None
+        assert d is not None
         st = StreamState(dataclasses.replace(d, id=sid, discover=False, match=None), len(self.streams),
                          AlertState.from_config(self.cfg.alerts), discovered=True)
-        st.quality_counts.update(duplicates=0, bad_payloads=0)
         self.streams.append(st)
         log.info("discovery: new stream %s (raw topic %s)", sid, raw.topic(sid))
         self.publisher.set_streams(self.active_ids())
         queue = raw.register(sid)
-        task = self._tg.create_task(self.pump(st), name=f"stream-{sid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._start_stream(st, self.pump(st))
         return queue
 
     def _drop(self, st: StreamState) -> None:
@@ -604,11 +609,8 @@ class Service:
         st = StreamState(StreamConfig(id=sid, source="mqtt"), len(self.streams),
                          AlertState.from_config(self.cfg.alerts), discovered=True, partition=partition,
                          queue=asyncio.Queue())
-        st.quality_counts.update(duplicates=0, bad_payloads=0)
         self.streams.append(st)
-        st.task = self._tg.create_task(self._pump_ingest(st), name=f"stream-{sid}")
-        self._tasks.add(st.task)
-        st.task.add_done_callback(self._tasks.discard)
+        st.task = self._start_stream(st, self._pump_ingest(st))
         return st.queue  # type: ignore[return-value]
 
     async def _pump_ingest(self, st: StreamState) -> None:
