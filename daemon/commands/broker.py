@@ -18,13 +18,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
+def wait_for_port(host: str, port: int, timeout_s: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+    """Until something accepts connections on `port`; with `proc`, a server that exits meanwhile ends the wait."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
+            if proc is not None and proc.poll() is not None:
+                raise TimeoutError(f"the server for {host}:{port} exited with code {proc.returncode}") from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s} s") from None
             time.sleep(0.05)
@@ -71,7 +74,7 @@ class LocalMosquitto:
         self.log = (self.dir / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=self.log, stderr=subprocess.STDOUT)
         try:
-            wait_for_port(self.host, self.port)
+            wait_for_port(self.host, self.port, proc=self.proc)
         except TimeoutError:
             self.stop()
             raise RuntimeError(f"mosquitto did not start; see {self.dir / 'mosquitto.log'}") from None

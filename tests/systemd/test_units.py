@@ -1,13 +1,12 @@
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from executables import EEGD
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 pytestmark = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 

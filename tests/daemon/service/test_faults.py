@@ -2,11 +2,10 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
+from executables import EEGD
 from mqtt_collector import Collector
 from service_harness import make_config, running
 
@@ -18,8 +17,6 @@ from eegd.daemon.service.mqtt_publisher import MqttPublisher
 from eegd.eegstream.formats.csv import read_continuous
 from eegd.eegstream.sources.simulator import write_continuous_csv
 from eegd.eegstream.windowing import recording_windows
-
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 def expected_alerts(classifier, path, hop=30):

@@ -1,11 +1,9 @@
 import subprocess
-import sys
 import uuid
-from pathlib import Path
+
+from executables import EEGD
 
 from eegd.eegstream.sources.simulator import write_continuous_csv
-
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 def test_seizure_replayed_over_lsl_into_eegd_run_raises_a_seizure_alert(mosquitto, subscriber, tmp_path):

@@ -1,19 +1,17 @@
 import asyncio
 import logging
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
+from executables import EEGD
 from service_harness import make_config, running
 
 from eegd.eegstream.formats.raw_payload import encode_json
 from eegd.eegstream.sources.simulator import simulate, write_continuous_csv
 
-EEGD = str(Path(sys.executable).parent / "eegd")
 RATE = 256.0
 CH = ("Fp1", "Fp2")
 N = 10  # samples a message

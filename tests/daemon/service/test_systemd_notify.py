@@ -2,13 +2,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
+
+from executables import EEGD
 
 from eegd.eegstream.sources.simulator import write_continuous_csv
-
-EEGD = str(Path(sys.executable).parent / "eegd")
 
 
 def test_run_tells_systemd_ready_pings_the_watchdog_and_says_stopping(mosquitto, tmp_path):

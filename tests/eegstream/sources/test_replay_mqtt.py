@@ -1,12 +1,10 @@
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from edf_files import Signal, write_edf
+from executables import EEGD
 
-EEGD = str(Path(sys.executable).parent / "eegd")
 RATE = 256
 
 
