@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import subprocess
 import sys
@@ -28,6 +29,8 @@ CHUNK = 10  # samples a message: one every 39 ms a device
 LOOP_S = 60.0  # each device's signal, played round and round
 WORKERS = 2
 
+log = logging.getLogger(__name__)
+
 
 def device_signals(count: int, seed: int = 0) -> list[np.ndarray]:
     """A minute of signal per device; every fifth device has a seizure from 20 s to 45 s of it."""
@@ -40,45 +43,72 @@ def device_signals(count: int, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
+IDLE_S = 5.0  # a console that hears nothing this long connects again
+
+
+async def reconnecting(name: str, connect) -> None:
+    """Run `connect()` again a second after its connection failed or fell silent: a node's MQTT listener may take
+    a connection before the cluster has formed and then drop it without a word."""
+    while True:
+        try:
+            await connect()
+        except (aiomqtt.MqttError, OSError, TimeoutError) as e:
+            log.info("demo %s: %s; connecting again", name, e or type(e).__name__)
+            await asyncio.sleep(1.0)
+
+
 async def play_devices(host: str, port: int, count: int, prefix: str = "eegd") -> None:
     """`count` devices `dev0`... publishing raw chunks in real time over one MQTT connection, for ever."""
     signals = device_signals(count)
     n = len(signals[0]) // CHUNK
-    async with aiomqtt.Client(host, port, identifier=f"eegd-demo-devices-{uuid.uuid4().hex[:6]}") as client:
-        t0, start, k = time.time(), time.monotonic(), 0
-        while True:
-            for i, x in enumerate(signals):
-                j = k % n
-                await client.publish(f"{prefix}/dev{i}/raw", encode_json(t0 + k * CHUNK / RATE, RATE, CHANNELS,
-                                                                         x[j * CHUNK : (j + 1) * CHUNK], k), qos=0)
-            k += 1
-            await asyncio.sleep(max(0.0, start + k * CHUNK / RATE - time.monotonic()))
+    t0, start, k = time.time(), time.monotonic(), 0
+
+    async def connect() -> None:
+        nonlocal k
+        async with aiomqtt.Client(host, port, identifier=f"eegd-demo-devices-{uuid.uuid4().hex[:6]}") as client:
+            while True:
+                for i, x in enumerate(signals):
+                    j = k % n
+                    await client.publish(f"{prefix}/dev{i}/raw", encode_json(
+                        t0 + k * CHUNK / RATE, RATE, CHANNELS, x[j * CHUNK : (j + 1) * CHUNK], k), qos=0)
+                k += 1
+                await asyncio.sleep(max(0.0, start + k * CHUNK / RATE - time.monotonic()))
+
+    await reconnecting("devices", connect)
 
 
 async def cluster_console(host: str, port: int, out: TextIO, prefix: str = "eegd") -> None:
     """A line a second (streams seen, predictions, median latency), and every alert and worker status at once."""
     seen: set[str] = set()
     count, latencies, last = 0, [], time.monotonic()
-    async with aiomqtt.Client(host, port, identifier=f"eegd-demo-console-{uuid.uuid4().hex[:6]}") as client:
-        await client.subscribe([(f"{prefix}/+/prediction", 0), (f"{prefix}/+/alert", 1), (f"{prefix}/status/+", 1)])
-        async for msg in client.messages:
-            topic = str(msg.topic)
-            p = orjson.loads(msg.payload) if msg.payload else None
-            if p is None:
-                continue
-            if topic.endswith("/prediction"):
-                seen.add(p["stream"])
-                count += 1
-                latencies.append(p["latency_ms"])
-            elif topic.endswith("/alert"):
-                out.write(f"{p['stream']:<6} >>> ALERT STATE {p['state'].upper()} since t={p['since']:.2f}\n")
-            else:
-                out.write(f"worker {topic.rsplit('/', 1)[-1]}: {p['state']}\n")
-            if time.monotonic() - last >= 1.0:
-                lat = f"{np.median(latencies):.0f} ms" if latencies else "-"
-                out.write(f"{len(seen)} streams, {count} predictions in the last second, median latency {lat}\n")
-                count, latencies, last = 0, [], time.monotonic()
-            out.flush()
+
+    async def connect() -> None:
+        nonlocal count, latencies, last
+        async with aiomqtt.Client(host, port, identifier=f"eegd-demo-console-{uuid.uuid4().hex[:6]}") as client:
+            await client.subscribe([(f"{prefix}/+/prediction", 0), (f"{prefix}/+/alert", 1),
+                                    (f"{prefix}/status/+", 1)])
+            messages = aiter(client.messages)
+            while True:
+                msg = await asyncio.wait_for(anext(messages), IDLE_S)
+                topic = str(msg.topic)
+                p = orjson.loads(msg.payload) if msg.payload else None
+                if p is None:
+                    continue
+                if topic.endswith("/prediction"):
+                    seen.add(p["stream"])
+                    count += 1
+                    latencies.append(p["latency_ms"])
+                elif topic.endswith("/alert"):
+                    out.write(f"{p['stream']:<6} >>> ALERT STATE {p['state'].upper()} since t={p['since']:.2f}\n")
+                else:
+                    out.write(f"worker {topic.rsplit('/', 1)[-1]}: {p['state']}\n")
+                if time.monotonic() - last >= 1.0:
+                    lat = f"{np.median(latencies):.0f} ms" if latencies else "-"
+                    out.write(f"{len(seen)} streams, {count} predictions in the last second, median latency {lat}\n")
+                    count, latencies, last = 0, [], time.monotonic()
+                out.flush()
+
+    await reconnecting("console", connect)
 
 
 def start_worker(cluster: LocalNatsCluster, name: str, node: int, folder: Path,
@@ -108,6 +138,9 @@ async def run_cluster_demo(devices: int = 50, seconds: float | None = None, out:
         try:
             await stop.wait()
         finally:
+            for t in tasks:  # the console and devices leave the broker first
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for p in procs:
                 p.terminate()
             for p in procs:
@@ -115,8 +148,5 @@ async def run_cluster_demo(devices: int = 50, seconds: float | None = None, out:
                     p.wait(30)
                 if p.poll() is None:
                     p.kill()
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
     out.write("eegd cluster demo: stopped\n")
     return 0
