@@ -53,7 +53,7 @@ async def reconnecting(name: str, connect) -> None:
         try:
             await connect()
         except (aiomqtt.MqttError, OSError, TimeoutError) as e:
-            log.info("demo %s: %s; connecting again", name, e or type(e).__name__)
+            log.info("demo %s: %s; connecting again", name, str(e) or type(e).__name__)
             await asyncio.sleep(1.0)
 
 
