@@ -26,6 +26,7 @@ from aiohttp import web
 from eegd.daemon.service.config import MqttConfig
 from eegd.daemon.service.mqtt_publisher import client_for
 from eegd.daemon.view.ward_state import WardState
+from eegd.eegstream.sources.mqtt_liveness import live_messages
 
 log = logging.getLogger(__name__)
 VIEWED = ("+/prediction", "+/alert", "+/quality", "status", "status/+")  # the topics the page is built from
@@ -100,7 +101,7 @@ class ViewServer:
                     await client.subscribe([(f"{p}/{kind}", 1) for kind in VIEWED])
                     log.info("view: reading %s:%d under %s/", self.mqtt.host, self.mqtt.port, p)
                     backoff = 0.2
-                    async for msg in client.messages:
+                    async for msg in live_messages(client, f"{p}/liveness-probe"):
                         events = self.state.apply(str(msg.topic), bytes(msg.payload or b""))
                         if events:
                             self._send(events)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from eegd.eegstream.formats.raw_payload import MAX_RAW_BYTES, RawChunk, RawPayloadError, parse
+from eegd.eegstream.sources.mqtt_liveness import IDLE_S, live_messages
 from eegd.eegstream.sources.protocol import Chunk, StreamInfo
 from eegd.eegstream.sources.raw_timeline import RawTimeline
 
@@ -35,15 +36,17 @@ class RawSubscription:
     """Owns one broker connection (a persistent session, so that the broker queues QoS 1 raw messages while the
     daemon restarts) subscribed to `{prefix}/{id}/raw` of every registered stream; each message goes with its
     arrival time to its stream's bounded queue. Past `queue_size` waiting messages the oldest is dropped and
-    counted (the stream's timeline shows it as a gap). Reconnects with exponential backoff."""
+    counted (the stream's timeline shows it as a gap). Reconnects with exponential backoff, also when a silence
+    of `idle_s` turns out to be a dead connection (see `live_messages`)."""
 
     def __init__(self, connect: Callable[[], aiomqtt.Client], prefix: str, queue_size: int = 1024,
                  max_backoff_s: float = 5.0,
-                 discover: Callable[[str], asyncio.Queue[RawItem] | None] | None = None) -> None:
+                 discover: Callable[[str], asyncio.Queue[RawItem] | None] | None = None,
+                 idle_s: float = IDLE_S) -> None:
         """`discover`: with it, every `{prefix}/+/raw` topic is read, and the stream id of one that is not
         registered is offered to it: it registers the stream (returning its queue) or refuses it (None)."""
         self.connect, self.prefix = connect, prefix
-        self.queue_size, self.max_backoff_s = queue_size, max_backoff_s
+        self.queue_size, self.max_backoff_s, self.idle_s = queue_size, max_backoff_s, idle_s
         self.discover = discover
         self.queues: dict[str, asyncio.Queue[RawItem]] = {}
         self.overflows = 0
@@ -76,7 +79,7 @@ class RawSubscription:
                     log.info("mqtt raw: subscribed to %s under %s/+/raw", "every stream" if self.discover
                              else f"{len(topics)} stream(s)", self.prefix)
                     backoff, logged = 0.2, False
-                    async for message in client.messages:
+                    async for message in live_messages(client, f"{self.prefix}/liveness-probe", self.idle_s):
                         self._route(message.topic.value, message.payload)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
