@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pyedflib
 
-EEGD = str(Path(sys.executable).parent / "eegd")
+from eegd.daemon.commands.programs import EEGD
+
 CHANNELS = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T3", "C3", "Cz", "C4", "T4", "T5", "P3", "Pz", "P4", "T6",
             "O1", "O2", "A1", "A2")
 RATE = 256

