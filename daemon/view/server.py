@@ -102,9 +102,14 @@ class ViewServer:
                     log.info("view: reading %s:%d under %s/", self.mqtt.host, self.mqtt.port, p)
                     backoff = 0.2
                     async for msg in live_messages(client, f"{p}/liveness-probe"):
+                        refused = self.state.refused
                         events = self.state.apply(str(msg.topic), bytes(msg.payload or b""))
                         if events:
                             self._send(events)
+                        elif self.state.refused != refused and (self.state.refused in (1, 10, 100)
+                                                                 or self.state.refused % 10000 == 0):
+                            log.warning("view: %s: not JSON, or without what the page shows in the contract's "
+                                        "types; not shown (%d so far)", self.state.refused_topic, self.state.refused)
             except aiomqtt.MqttError as exc:
                 log.warning("view: broker %s:%d: %s; retrying in %.1f s", self.mqtt.host, self.mqtt.port, exc,
                             backoff)

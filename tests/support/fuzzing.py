@@ -19,6 +19,12 @@ class Hang(Exception):
     pass
 
 
+# any JSON value, nested a little: what a message's field may hold instead of what the contract says
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                          max_size=3), max_leaves=12)
+
+
 @st.composite
 def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     """`seed` with a few edits: bytes flipped, runs inserted, duplicated or cut, the end truncated."""

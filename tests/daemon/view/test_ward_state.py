@@ -50,3 +50,16 @@ def test_a_new_page_gets_the_last_minute_of_trace_and_every_state():
     assert kinds == [("status", None), ("alert", "bed1"), ("prediction", "bed1")]
     trace = w.snapshot()[-1]["trace"]
     assert trace[-1][0] - trace[0][0] <= 60 and len(trace) > 300
+
+
+def test_a_message_without_what_the_page_reads_is_refused_counted_and_changes_nothing():
+    # before, a prediction with a list for `probs` stopped the view's broker reader, and a status that was not an
+    # object made every new page's snapshot fail
+    w = WardState("eegd")
+    assert w.apply("eegd/bed1/prediction", orjson.dumps({"t_end": 1.0, "probs": [0.9]})) == []
+    assert w.apply("eegd/bed1/alert", orjson.dumps({"state": 1})) == []
+    assert w.apply("eegd/status", b"[1]") == []
+    assert w.refused == 3 and w.refused_topic == "eegd/status" and w.streams == {} and w.snapshot() == []
+    # nor can a message's own fields say it is another kind of event or of another stream
+    event = w.apply("eegd/bed1/alert", orjson.dumps({"state": "normal", "kind": "remove", "stream": "bed2"}))
+    assert event == [{"state": "normal", "kind": "alert", "stream": "bed1"}]

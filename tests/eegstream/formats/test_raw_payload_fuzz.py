@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from fuzzing import mutated, value_or_error
+from fuzzing import json_values, mutated, value_or_error
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -16,11 +16,6 @@ CHANNELS = ("Fp1", "Fp2", "C3")
 X = np.arange(30, dtype=np.float32).reshape(10, 3) - 15
 SEEDS = [encode_json(1.7e9, 256.0, CHANNELS, X, 7), encode_binary(1.7e9, 256.0, CHANNELS, X, 7),
          encode_binary(1.7e9, 256.0, CHANNELS, X, None, scale=0.1)]
-
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
-                                                                                          max_size=3), max_leaves=12)
-
 
 def _check(payload: bytes) -> None:
     chunk = value_or_error(RawPayloadError, lambda: parse(payload))
