@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -296,7 +297,8 @@ class Ingest:
             log.debug("ingest: acks lost: %s", exc)
 
     async def load_alert(self, stream: str) -> dict | None:
-        """The stream's alert state as its last owner left it."""
+        """The stream's alert state as its last owner left it (`state`, `since`); None when there is none, or
+        when what the bucket holds is not that (logged: the alarm state starts afresh)."""
         if self.kv is None:
             return None
         try:
@@ -306,7 +308,18 @@ class Ingest:
         except Exception as exc:  # noqa: BLE001 - the bucket unreachable: the alarm state starts afresh
             log.warning("ingest: alert state of %s not read: %s", stream, exc)
             return None
-        return orjson.loads(entry.value) if entry.value else None
+        if not entry.value:
+            return None
+        try:
+            saved = orjson.loads(entry.value)
+        except orjson.JSONDecodeError:
+            saved = None
+        if (isinstance(saved, dict) and isinstance(saved.get("state"), str)
+                and isinstance(saved.get("since"), int | float) and math.isfinite(saved["since"])):
+            return saved
+        log.warning("ingest: alert state of %s in the bucket is not a state and a time (%.60r); it starts afresh",
+                    stream, entry.value)
+        return None
 
     async def save_alert(self, stream: str, state: dict) -> None:
         if self.kv is None:

@@ -616,8 +616,8 @@ class Service:
     async def _pump_ingest(self, st: StreamState) -> None:
         """The stream's alert state as its last owner left it, then the stream as any other."""
         saved = await self.ingest.load_alert(st.cfg.id)  # type: ignore[union-attr]
-        if saved:
-            st.alert.state, st.alert.since = saved["state"], saved["since"]
+        if saved and saved["state"] in self.labels:
+            st.alert.state, st.alert.since = saved["state"], float(saved["since"])
             log.info("stream %s: taken over in alert state %s since %.3f", st.cfg.id, st.alert.state, st.alert.since)
         await self.pump(st)
 
