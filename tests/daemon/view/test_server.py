@@ -70,3 +70,22 @@ async def test_the_page_and_its_assets_ship_in_the_package(view):
             assert r.status == 404
         html = await (await s.get(view.url)).text()
         assert "http" not in html.replace('name="viewport"', "")  # no CDN: every asset is local
+
+
+async def test_a_message_the_page_cannot_show_is_left_out_and_the_feed_goes_on(view, publisher, caplog):
+    async with aiohttp.ClientSession() as s, s.get(view.url + "events") as r:
+        async def alarm_of(stream: str):
+            while f'"stream":"{stream}"'.encode() not in (line := await r.content.readline()) \
+                    or b'"seizure"' not in line:
+                pass
+
+        publisher.alert("bed0", "seizure")
+        await asyncio.wait_for(alarm_of("bed0"), 5)  # the view reads the broker
+        # another client on the broker sends a prediction with `probs` as a list and a status that is no object:
+        # before, the view's broker reader stopped at the first and the page froze
+        publisher.send("eegd/bed1/prediction", {"schema": 1, "stream": "bed1", "t_end": 1.0, "probs": [0.9]}, qos=1)
+        publisher.send("eegd/status", [1], retain=True, qos=1)
+        publisher.alert("bed2", "seizure")
+        await asyncio.wait_for(alarm_of("bed2"), 5)
+    assert view.state.refused == 2 and "bed1" not in view.state.streams
+    assert "eegd/bed1/prediction: not JSON, or without what the page shows" in caplog.text
