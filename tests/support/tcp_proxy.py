@@ -14,7 +14,6 @@ class FreezableProxy:
         self.upstream = (upstream_host, upstream_port)
         self.port = 0
         self.connections = 0
-        self._frozen: set[asyncio.Event] = set()
         self._open: set[asyncio.Event] = set()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -38,7 +37,6 @@ class FreezableProxy:
     def freeze(self) -> None:
         for frozen in self._open:
             frozen.set()
-        self._frozen |= self._open
         self._open = set()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
